@@ -1,0 +1,155 @@
+"""numba kernels for every landscape, dispatched on an integer ``kind``.
+
+A landscape hands the simulators three things (see
+:meth:`models.landscape.Landscape.kernel_params`): ``kind`` (one of the
+constants below), a flat float64 array ``fp`` and a flat int64 array ``ip``
+holding its parameters. The simulators call only :func:`value`,
+:func:`gradient` and :func:`hessian_sqrt_apply` below, so one compiled
+simulator serves every landscape and is cached on disk once (numba cannot
+cache kernels that take jitted functions as arguments or closures).
+A new landscape adds a ``kind``, its packing, and a branch here; the
+simulators are not touched.
+
+Layouts (``d`` = dimension, ``K`` = number of wells, matrices row-major):
+
+- ``DIAGONAL_QUADRATIC``: ip = [d]; fp = [c (d), lam (d), sqrt(lam) (d)]
+- ``DENSE_QUADRATIC``:    ip = [d]; fp = [c (d), H (d*d), H^{1/2} (d*d)]
+- ``MULTI_WELL``:         ip = [d, K]; fp = [depth (K), c (K*d), H (K*d*d), H^{1/2} (K*d*d)]
+
+``sqrt`` blocks are NaN where the Hessian is not positive semi-definite;
+wrappers refuse Hessian-shaped noise in that case before calling a kernel.
+"""
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "DIAGONAL_QUADRATIC",
+    "DENSE_QUADRATIC",
+    "MULTI_WELL",
+    "value",
+    "gradient",
+    "hessian_sqrt_apply",
+    "batch_value",
+    "batch_gradient",
+]
+
+DIAGONAL_QUADRATIC = 0
+DENSE_QUADRATIC = 1
+MULTI_WELL = 2
+
+
+@nb.njit(cache=True)
+def _diag_value(fp, d, x):
+    s = 0.0
+    for i in range(d):
+        u = x[i] - fp[i]
+        s += fp[d + i] * u * u
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _dense_value(fp, off_c, off_h, d, x, u):
+    for i in range(d):
+        u[i] = x[i] - fp[off_c + i]
+    s = 0.0
+    for i in range(d):
+        row = off_h + i * d
+        t = 0.0
+        for j in range(d):
+            t += fp[row + j] * u[j]
+        s += u[i] * t
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _dense_matvec(fp, off_m, d, u, out):
+    for i in range(d):
+        row = off_m + i * d
+        t = 0.0
+        for j in range(d):
+            t += fp[row + j] * u[j]
+        out[i] = t
+
+
+@nb.njit(cache=True)
+def _active_well(fp, ip, x, u):
+    """Index and value of the lowest well at ``x`` (ties: the first)."""
+    d, K = ip[0], ip[1]
+    best, best_k = np.inf, 0
+    for k in range(K):
+        v = fp[k] + _dense_value(fp, K + k * d, K + K * d + k * d * d, d, x, u)
+        if v < best:
+            best, best_k = v, k
+    return best_k, best
+
+
+@nb.njit(cache=True)
+def value(kind, fp, ip, x):
+    """Loss at one point ``x`` (d,)."""
+    d = ip[0]
+    if kind == DIAGONAL_QUADRATIC:
+        return _diag_value(fp, d, x)
+    u = np.empty(d)
+    if kind == DENSE_QUADRATIC:
+        return _dense_value(fp, 0, d, d, x, u)
+    if kind == MULTI_WELL:
+        return _active_well(fp, ip, x, u)[1]
+    raise ValueError("unknown landscape kind")
+
+
+@nb.njit(cache=True)
+def gradient(kind, fp, ip, x, g):
+    """Write grad L(x) into ``g`` (d,)."""
+    d = ip[0]
+    if kind == DIAGONAL_QUADRATIC:
+        for i in range(d):
+            g[i] = fp[d + i] * (x[i] - fp[i])
+        return
+    u = np.empty(d)
+    if kind == DENSE_QUADRATIC:
+        for i in range(d):
+            u[i] = x[i] - fp[i]
+        _dense_matvec(fp, d, d, u, g)
+        return
+    if kind == MULTI_WELL:
+        K = ip[1]
+        k = _active_well(fp, ip, x, u)[0]
+        for i in range(d):
+            u[i] = x[i] - fp[K + k * d + i]
+        _dense_matvec(fp, K + K * d + k * d * d, d, u, g)
+        return
+    raise ValueError("unknown landscape kind")
+
+
+@nb.njit(cache=True)
+def hessian_sqrt_apply(kind, fp, ip, x, z, out):
+    """Write H(x)^{1/2} z into ``out`` (H(x) positive semi-definite)."""
+    d = ip[0]
+    if kind == DIAGONAL_QUADRATIC:
+        for i in range(d):
+            out[i] = fp[2 * d + i] * z[i]
+        return
+    if kind == DENSE_QUADRATIC:
+        _dense_matvec(fp, d + d * d, d, z, out)
+        return
+    if kind == MULTI_WELL:
+        K = ip[1]
+        u = np.empty(d)
+        k = _active_well(fp, ip, x, u)[0]
+        _dense_matvec(fp, K + K * d + K * d * d + k * d * d, d, z, out)
+        return
+    raise ValueError("unknown landscape kind")
+
+
+@nb.njit(cache=True, parallel=True)
+def batch_value(kind, fp, ip, X, out):
+    """``out[n] = L(X[n])`` for a batch ``X`` (n, d)."""
+    for n in nb.prange(X.shape[0]):
+        out[n] = value(kind, fp, ip, X[n])
+
+
+@nb.njit(cache=True, parallel=True)
+def batch_gradient(kind, fp, ip, X, out):
+    """``out[n] = grad L(X[n])`` for a batch ``X`` (n, d)."""
+    for n in nb.prange(X.shape[0]):
+        gradient(kind, fp, ip, X[n], out[n])
