@@ -99,6 +99,24 @@ def claim(claim_id, statement):
 def run_claims(ids=None, *, size="quick", seed=0):
     """Run claim checks; return ``(verdicts, errors)``.
 
-    ``errors`` maps claim id to the formatted exception of a check that raised.
+    ``ids`` selects claims (default: all registered, in order); ``size`` is
+    ``"quick"`` or ``"full"``. ``errors`` maps claim id to the formatted
+    traceback of a check that raised (an error, as opposed to a refutation).
     """
-    ...
+    import traceback
+
+    from analysis import checks  # noqa: F401  (registers the claims)
+
+    if size not in ("quick", "full"):
+        raise ValueError(f"size must be 'quick' or 'full', got {size!r}")
+    ids = list(REGISTRY) if not ids else list(ids)
+    unknown = [i for i in ids if i not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown claim id(s) {unknown}; registered: {', '.join(REGISTRY)}")
+    verdicts, errors = [], {}
+    for claim_id in ids:
+        try:
+            verdicts.extend(REGISTRY[claim_id].check(seed, size))
+        except Exception:  # a failing check is reported, the others still run
+            errors[claim_id] = traceback.format_exc()
+    return verdicts, errors

@@ -1,0 +1,131 @@
+"""``sandbox bench``: simulator throughput beside a numpy reference and the hardware bound.
+
+Throughput is chain * dim * steps per second. For each case the same run
+measures (DESIGN.md, "Performance"):
+
+- the numba simulator (:func:`sandbox.simulate`);
+- a plain numpy vectorised implementation of the same update
+  (``np.random.default_rng``, in-place arrays);
+- the hardware bound: (a) generating the same number of standard normals
+  with numpy's PCG64 ziggurat called from numba code, one generator per
+  thread; (b) for the dense case, that combined with the
+  (n_chains x d)(d x d) products alone as 1 / (1/gemm + 1/rng).
+
+Each timing is the best of ``repeats`` runs after a warm-up that compiles.
+"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numba as nb
+import numpy as np
+
+from models import Quadratic, random_rotation
+from sandbox.simulate import simulate
+
+__all__ = ["run_benchmarks", "ula_numpy"]
+
+
+def _best_time(fn, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def ula_numpy(landscape, *, n_chains, n_steps, step_size, temperature, seed=0):
+    """Reference ULA in vectorised numpy: x <- x - h grad L(x) + sqrt(2 h T) z, in place."""
+    rng = np.random.default_rng(seed)
+    d = landscape.dim
+    x = np.zeros((n_chains, d))
+    g = np.empty_like(x)
+    z = np.empty_like(x)
+    scale = np.sqrt(2 * step_size * temperature)
+    dense = landscape.affine_gradient is not None
+    for _ in range(n_steps):
+        if dense:
+            np.matmul(x, landscape.matrix, out=g)
+        else:
+            np.multiply(x, landscape.eigenvalues, out=g)
+        g *= -step_size
+        x += g
+        rng.standard_normal(out=z)
+        z *= scale
+        x += z
+    return x
+
+
+@nb.njit(nogil=True, cache=True)
+def _numpy_normals(gen, out, n_total):
+    done = 0
+    while done < n_total:
+        m = min(out.size, n_total - done)
+        for i in range(m):
+            out[i] = gen.standard_normal()
+        done += m
+
+
+def rng_bound_seconds(n_normals, *, seed=0, chunk=1 << 20):
+    """Seconds for numba threads, one PCG64 Generator each, to draw ``n_normals`` normals."""
+    n_threads = nb.get_num_threads()
+    gens = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(n_threads)]
+    share = [n_normals // n_threads + (i < n_normals % n_threads) for i in range(n_threads)]
+    bufs = [np.empty(chunk) for _ in range(n_threads)]
+    _numpy_normals(gens[0], bufs[0][:16], 16)  # compile
+    with ThreadPoolExecutor(n_threads) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(_numpy_normals, gens, bufs, share))
+        return time.perf_counter() - t0
+
+
+def gemm_seconds(n_chains, d, n_steps, *, seed=0):
+    """Seconds for ``n_steps`` products (n_chains x d)(d x d) with numpy's BLAS (all threads)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((n_chains, d)), rng.standard_normal((d, d))
+    out = np.empty((n_chains, d))
+    t0 = time.perf_counter()
+    for _ in range(n_steps):
+        np.matmul(a, b, out=out)
+    return time.perf_counter() - t0
+
+
+def run_benchmarks(*, quick=False, repeats=2, print_fn=print):
+    """Run the ULA benchmarks; return a list of result dicts (and print a table)."""
+    d, n_chains, n_steps = 100, 4096, (200 if quick else 1000)
+    h, temp = 0.1, 1.0
+    work = n_chains * d * n_steps
+    lam = np.geomspace(1e-2, 1.0, d)
+    cases = {
+        "(a) diagonal quadratic": Quadratic(lam),
+        "(b) dense rotated quadratic": Quadratic(lam, rotation=random_rotation(d, seed=1)),
+    }
+    t_rng = min(rng_bound_seconds(work, seed=k) for k in range(repeats))
+    t_gemm = min(gemm_seconds(n_chains, d, n_steps, seed=k) for k in range(repeats))
+    results = []
+    print_fn(f"ULA, d={d}, {n_chains} chains x {n_steps} steps, {nb.get_num_threads()} threads; "
+             "throughput in chain*dim*steps/s")
+    for name, q in cases.items():
+        simulate(q, "ula", n_chains=8, n_steps=2, step_size=h, temperature=temp, seed=0)  # compile
+        t_sim = _best_time(lambda: simulate(q, "ula", n_chains=n_chains, n_steps=n_steps, step_size=h,
+                                            temperature=temp, seed=0), repeats)
+        t_np = _best_time(lambda: ula_numpy(q, n_chains=n_chains, n_steps=n_steps, step_size=h,
+                                            temperature=temp), repeats)
+        t_bound = t_rng if q.affine_gradient is None else t_rng + t_gemm
+        row = {
+            "case": name,
+            "numba_per_s": work / t_sim,
+            "numpy_per_s": work / t_np,
+            "bound_per_s": work / t_bound,
+            "numba_over_bound": t_bound / t_sim,
+            "numpy_over_bound": t_bound / t_np,
+            "numba_over_numpy": t_np / t_sim,
+        }
+        results.append(row)
+        bound_name = "rng" if q.affine_gradient is None else "1/(1/gemm + 1/rng)"
+        print_fn(f"{name}: numba {row['numba_per_s']:.3g}/s, numpy {row['numpy_per_s']:.3g}/s, "
+                 f"bound [{bound_name}] {row['bound_per_s']:.3g}/s -> numba/bound {row['numba_over_bound']:.2f}, "
+                 f"numpy/bound {row['numpy_over_bound']:.2f}, numba/numpy {row['numba_over_numpy']:.2f}")
+    print_fn(f"bound parts: rng {work / t_rng:.3g} normals/s (numpy PCG64 ziggurat from numba threads), "
+             f"gemm {work / t_gemm:.3g} chain*dim*steps/s")
+    return results
