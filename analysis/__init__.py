@@ -1,0 +1,1 @@
+"""What theory predicts and how to compare: closed forms, statistics, claims, reports."""
