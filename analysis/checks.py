@@ -55,8 +55,8 @@ def check_c9(seed, size):
     q = Quadratic(lam, rotation=q_rot)
     rows = []
     cases = (
-        ("isotropic", 1.0, 0.005, 3000),
-        ("hessian-shaped", ("hessian", 1.0), 0.005, 3000),
+        ("isotropic", 1.0, 0.005, 1000),
+        ("hessian-shaped", ("hessian", 1.0), 0.005, 1000),
     )
     for k, (label, noise, eta, n_steps) in enumerate(cases):
         run = simulate(q, "sgd", n_chains=n_chains, n_steps=n_steps, step_size=eta, noise=noise,

@@ -48,36 +48,36 @@ def _diag_value(fp, d, x):
 
 
 @nb.njit(cache=True)
-def _dense_value(fp, off_c, off_h, d, x, u):
-    for i in range(d):
-        u[i] = x[i] - fp[off_c + i]
+def _quadratic_form(fp, off_c, off_h, d, x):
+    """1/2 (x - c)^T M (x - c) with c = fp[off_c:], M = fp[off_h:] (row-major)."""
     s = 0.0
     for i in range(d):
         row = off_h + i * d
         t = 0.0
         for j in range(d):
-            t += fp[row + j] * u[j]
-        s += u[i] * t
+            t += fp[row + j] * (x[j] - fp[off_c + j])
+        s += (x[i] - fp[off_c + i]) * t
     return 0.5 * s
 
 
 @nb.njit(cache=True)
-def _dense_matvec(fp, off_m, d, u, out):
+def _matvec(fp, off_m, d, x, off_c, shift, out):
+    """out = M (x - shift * c): M = fp[off_m:], c = fp[off_c:]; shift is 0 or 1."""
     for i in range(d):
         row = off_m + i * d
         t = 0.0
         for j in range(d):
-            t += fp[row + j] * u[j]
+            t += fp[row + j] * (x[j] - shift * fp[off_c + j])
         out[i] = t
 
 
 @nb.njit(cache=True)
-def _active_well(fp, ip, x, u):
+def _active_well(fp, ip, x):
     """Index and value of the lowest well at ``x`` (ties: the first)."""
     d, K = ip[0], ip[1]
     best, best_k = np.inf, 0
     for k in range(K):
-        v = fp[k] + _dense_value(fp, K + k * d, K + K * d + k * d * d, d, x, u)
+        v = fp[k] + _quadratic_form(fp, K + k * d, K + K * d + k * d * d, d, x)
         if v < best:
             best, best_k = v, k
     return best_k, best
@@ -89,11 +89,10 @@ def value(kind, fp, ip, x):
     d = ip[0]
     if kind == DIAGONAL_QUADRATIC:
         return _diag_value(fp, d, x)
-    u = np.empty(d)
     if kind == DENSE_QUADRATIC:
-        return _dense_value(fp, 0, d, d, x, u)
+        return _quadratic_form(fp, 0, d, d, x)
     if kind == MULTI_WELL:
-        return _active_well(fp, ip, x, u)[1]
+        return _active_well(fp, ip, x)[1]
     raise ValueError("unknown landscape kind")
 
 
@@ -105,18 +104,13 @@ def gradient(kind, fp, ip, x, g):
         for i in range(d):
             g[i] = fp[d + i] * (x[i] - fp[i])
         return
-    u = np.empty(d)
     if kind == DENSE_QUADRATIC:
-        for i in range(d):
-            u[i] = x[i] - fp[i]
-        _dense_matvec(fp, d, d, u, g)
+        _matvec(fp, d, d, x, 0, 1.0, g)
         return
     if kind == MULTI_WELL:
         K = ip[1]
-        k = _active_well(fp, ip, x, u)[0]
-        for i in range(d):
-            u[i] = x[i] - fp[K + k * d + i]
-        _dense_matvec(fp, K + K * d + k * d * d, d, u, g)
+        k = _active_well(fp, ip, x)[0]
+        _matvec(fp, K + K * d + k * d * d, d, x, K + k * d, 1.0, g)
         return
     raise ValueError("unknown landscape kind")
 
@@ -130,13 +124,12 @@ def hessian_sqrt_apply(kind, fp, ip, x, z, out):
             out[i] = fp[2 * d + i] * z[i]
         return
     if kind == DENSE_QUADRATIC:
-        _dense_matvec(fp, d + d * d, d, z, out)
+        _matvec(fp, d + d * d, d, z, 0, 0.0, out)
         return
     if kind == MULTI_WELL:
         K = ip[1]
-        u = np.empty(d)
-        k = _active_well(fp, ip, x, u)[0]
-        _dense_matvec(fp, K + K * d + K * d * d + k * d * d, d, z, out)
+        k = _active_well(fp, ip, x)[0]
+        _matvec(fp, K + K * d + K * d * d + k * d * d, d, z, 0, 0.0, out)
         return
     raise ValueError("unknown landscape kind")
 

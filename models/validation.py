@@ -78,7 +78,7 @@ def check_choice(value, name, choices):
 
 
 def _scalar(value, name):
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         x = float(value)

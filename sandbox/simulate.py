@@ -28,6 +28,9 @@ METHODS = ("gd", "sgd", "ula", "mala")
 
 #: Rows per BLAS call in the batched dense-quadratic path (see dynamics.affine_chains).
 _AFFINE_BLOCK = 16
+#: Below this dimension a per-chain matrix-vector product beats one BLAS call per
+#: block and step (the choice depends on d only, so determinism is unaffected).
+_AFFINE_MIN_DIM = 32
 
 
 class DivergenceError(FloatingPointError):
@@ -220,7 +223,7 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
         dynamics.mala_chains(kp.kind, kp.fp, kp.ip, x, states, n_steps, step, temperature,
                              record_every, loss, positions, accepted)
         acceptance = accepted / n_steps
-    elif landscape.affine_gradient is not None and noise_kind in (dynamics.NOISE_NONE, dynamics.NOISE_ISOTROPIC):
+    elif landscape.affine_gradient is not None and d >= _AFFINE_MIN_DIM and noise_kind in (dynamics.NOISE_NONE, dynamics.NOISE_ISOTROPIC):
         hessian, center = landscape.affine_gradient
         dynamics.affine_chains(kp.kind, kp.fp, kp.ip, np.ascontiguousarray(hessian), np.ascontiguousarray(center),
                                x, states, n_steps, step, noise_scale, record_every, loss, positions,

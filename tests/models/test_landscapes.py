@@ -185,7 +185,7 @@ def test_hessian_sqrt_kernel_squares_to_the_hessian():
 
 # --- hypothesis: rotation invariance ------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     lam=st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=5),
     rot_seed=st.integers(0, 2**32 - 1),

@@ -83,6 +83,35 @@ def many_normals():
     return normals(SEED, 4, 1_000_000).ravel()
 
 
+def layer_edges(sub=1):
+    """Edges 0 < x_1 < ... < x_255 = r < inf of the ziggurat's layers, each layer
+    [x_{i-1}, x_i) split into ``sub`` bins of equal normal probability."""
+    x = np.concatenate([[0.0], np.sort(streams._ZW[1:] * 2.0**52)])
+    cdf = scipy.stats.norm.cdf(x)
+    fine = (cdf[:-1, None] + np.arange(sub) / sub * np.diff(cdf)[:, None]).ravel()
+    return np.concatenate([scipy.stats.norm.ppf(fine), [ZIGGURAT_R, np.inf]])
+
+
+FINE_EDGES = layer_edges(sub=4)
+
+
+@pytest.fixture(scope="module")
+def big_sample():
+    """From 2 x 10^7 normals of 4 chains (another seed than many_normals), made in
+    chunks to keep memory small: (n, histogram of |x| on FINE_EDGES, draws with |x| > r)."""
+    states = chain_states(SEED + 7, 4)
+    chunk = np.empty(1_000_000)
+    counts = np.zeros(FINE_EDGES.size - 1, dtype=np.int64)
+    kept = []
+    for _ in range(5):
+        for c in range(4):
+            standard_normals(states[c], chunk)
+            a = np.abs(chunk)
+            counts += np.bincount(np.searchsorted(FINE_EDGES, a, side="right") - 1, minlength=counts.size)
+            kept.append(chunk[a > ZIGGURAT_R])
+    return 20_000_000, counts, np.concatenate(kept)
+
+
 # --- the generator is xoshiro256++ seeded as documented -----------------------
 
 def test_reference_xoshiro256pp_and_splitmix64_reproduce_published_vectors():
@@ -191,32 +220,52 @@ def test_normal_moments_have_small_z_scores(many_normals):
     assert abs(positive - n / 2) < SIG * math.sqrt(n / 4)
 
 
+def _bin_probabilities(edges, scale=1.0):
+    prob = 2.0 * np.diff(scipy.stats.norm(scale=scale).cdf(edges))
+    prob[-1] = 2.0 * scipy.stats.norm(scale=scale).sf(edges[-2])
+    return prob / prob.sum()
+
+
 def test_normals_fill_every_ziggurat_layer_with_normal_probability(many_normals):
     """Chi-square of |x| binned at the layer edges x_1 < ... < x_255 = r (+ the tail)."""
-    edges = np.concatenate([[0.0], np.sort(streams._ZW[1:] * 2.0**52), [np.inf]])
-    assert edges[-2] == pytest.approx(ZIGGURAT_R, rel=1e-15)
+    edges = layer_edges()
+    assert edges.size == 257 and edges[-2] == pytest.approx(ZIGGURAT_R, rel=1e-15)
     observed = np.histogram(np.abs(many_normals), bins=edges)[0]
-    prob = 2.0 * np.diff(scipy.stats.norm.cdf(edges))
-    prob[-1] = 2.0 * scipy.stats.norm.sf(ZIGGURAT_R)
-    expected = prob / prob.sum() * many_normals.size
-    assert scipy.stats.chisquare(observed, expected).pvalue > P_MIN
-    # power: the same counts reject a 1% wider normal
-    wide = 2.0 * np.diff(scipy.stats.norm(scale=1.01).cdf(edges))
-    assert scipy.stats.chisquare(observed, wide / wide.sum() * many_normals.size).pvalue < P_MIN
-
-
-def test_tail_frequency_beyond_ziggurat_r_matches_normal(many_normals):
-    """The tail branch (|x| > r) is drawn with Marsaglia's exponential rejection."""
     n = many_normals.size
-    for cut in (ZIGGURAT_R, 4.5):
+    assert scipy.stats.chisquare(observed, _bin_probabilities(edges) * n).pvalue > P_MIN
+    # power: the same counts reject a 1% wider normal
+    assert scipy.stats.chisquare(observed, _bin_probabilities(edges, 1.01) * n).pvalue < P_MIN
+
+
+def test_normals_have_normal_shape_inside_each_ziggurat_layer(big_sample):
+    """Chi-square on 4 equal-probability bins per layer, 2 x 10^7 draws: sees the
+    wedges (the rejection step at the curved edge of each layer) when they are
+    grossly wrong (a wedge test 30% off is rejected)."""
+    n, counts, _ = big_sample
+    prob = _bin_probabilities(FINE_EDGES)
+    assert counts.sum() == n
+    assert scipy.stats.chisquare(counts, prob * n).pvalue > P_MIN
+    assert scipy.stats.chisquare(counts, _bin_probabilities(FINE_EDGES, 1.003) * n).pvalue < P_MIN  # power
+
+
+def test_tail_frequency_and_shape_beyond_ziggurat_r_match_normal(big_sample):
+    """The tail branch (|x| > r) is drawn with Marsaglia's exponential rejection:
+    its frequency is 2 Phi(-r), the excess is a truncated normal, signs are fair."""
+    n, _, tail = big_sample
+    for cut in (ZIGGURAT_R, 4.0, 4.5):
         p = 2.0 * scipy.stats.norm.sf(cut)
-        k = np.count_nonzero(np.abs(many_normals) > cut)
+        k = np.count_nonzero(np.abs(tail) > cut)
         assert abs(k - n * p) < SIG * math.sqrt(n * p * (1 - p)), (cut, k, n * p)
-    tail = np.abs(many_normals[np.abs(many_normals) > ZIGGURAT_R])
-    truncated = scipy.stats.truncnorm(ZIGGURAT_R, np.inf)
-    assert scipy.stats.kstest(tail, truncated.cdf).pvalue > P_MIN
-    # both signs occur in the tail
-    assert np.count_nonzero(many_normals > ZIGGURAT_R) > 0 and np.count_nonzero(many_normals < -ZIGGURAT_R) > 0
+    a = np.abs(tail)
+    assert scipy.stats.kstest(a, scipy.stats.truncnorm(ZIGGURAT_R, np.inf).cdf).pvalue > P_MIN
+    excess = a - ZIGGURAT_R
+    mean_excess = scipy.stats.truncnorm(ZIGGURAT_R, np.inf).mean() - ZIGGURAT_R
+    assert abs(excess.mean() - mean_excess) < SIG * excess.std() / math.sqrt(a.size)
+    positive = np.count_nonzero(tail > 0)
+    assert abs(positive - a.size / 2) < SIG * math.sqrt(a.size / 4)
+    # power: the same tail draws reject a tail 5% too heavy
+    heavy = scipy.stats.truncnorm(ZIGGURAT_R / 1.05, np.inf, scale=1.05)
+    assert scipy.stats.kstest(a, heavy.cdf, method="asymp").pvalue < P_MIN
 
 
 # --- uniforms ---------------------------------------------------------------------

@@ -1,0 +1,718 @@
+"""Nested sampling for the density of states V(eps) = vol{x in box : L(x) <= eps}.
+
+Scope: one sampler, :func:`density_of_states`, that estimates the absolute
+log volume of every sublevel set of a landscape inside a box, with an honest
+standard error, in dimensions up to a few hundred; :func:`repeat_spread` checks
+that error against repeated runs and :func:`benchmark_dos` times the standard
+ill-conditioned ellipsoid case for ``sandbox bench``.
+
+Method (Skilling 2006, "Nested sampling for general Bayesian computation",
+Bayesian Analysis 1:833). The prior is uniform on the box, so the prior mass
+X(eps) = V(eps) / vol(box). ``n`` live points are drawn uniformly in the box.
+Each iteration removes the ``k`` live points of highest loss ("parallel nested
+sampling", Henderson & Goggans 2014, AIP Conf. Proc. 1636:100) and replaces
+them by ``k`` new points drawn uniformly from {x in box : L(x) < L*}, L* the
+lowest loss removed. The j-th removed point (j = 1..k, highest loss first) is
+the j-th largest of n uniform variates on (0, X_prev), so its prior mass obeys
+
+    log X_j = log X_prev + sum_{m=0}^{j-1} log t_m,   t_m ~ Beta(n - m, 1),
+    E[log t_m] = -1 / (n - m),    Var[log t_m] = 1 / (n - m)^2,
+
+independently across iterations. The estimate is the sum of the means and its
+variance the sum of the variances: after i removals with k << n this is
+log X ~ -i / n with standard error sqrt(i) / n = sqrt(depth / n), the
+statistical error of nested sampling (Skilling 2006, sec. 9). When the run
+stops, the n live points are removed one by one without replacement (same
+formula) and added as the deepest levels. Then
+
+    log V(eps_j) = log vol(box) + log X_j,      stderr_j = sqrt(sum of variances).
+
+Constrained moves. A new point starts at a randomly chosen surviving live
+point and takes ``n_steps`` hit-and-run slice-sampling steps (Neal 2003,
+"Slice sampling", Ann. Stat. 31:705, stepping out and shrinkage, sec. 4) on
+the uniform law over {x in box : L(x) < L*}. Each step's direction is the
+difference u = x_a - x_b of two distinct surviving live points (the
+differential-evolution proposal of ter Braak 2006, Stat. Comput. 16:239):
+u has covariance 2 Sigma, Sigma the live points' covariance, so the moves are
+whitened by the live points' shape (affine invariant: an ellipsoid of any
+condition number and rotation looks like a ball) at O(d) cost per step,
+without forming a Cholesky factor. The directions are drawn from the frozen
+survivor set, independently of the moving point, so every step leaves the
+uniform law invariant; the box is part of the constraint (points outside it
+are rejected without evaluating L). The initial bracket has width
+``w |u|`` and ``w`` is adapted between iterations (from the previous batch
+only) so that the bracket matches the chord. Only ``L`` values are used, so any
+landscape works: non-quadratic, singular, with flat directions.
+
+Randomness: chain c of the sampler (c = 0..n-1 draws the initial live points,
+then the replacement chains are numbered n, n+1, ... in order of creation) draws
+only from its own stream :func:`sandbox.streams.chain_states` ``(seed, c)``,
+so results are bitwise identical for any number of threads.
+"""
+import math
+import time
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+from scipy.special import gammaln
+
+from models.kernels import value
+from models.landscape import Landscape
+from models.validation import as_finite_array, check_positive, check_positive_int
+from sandbox.estimate import Estimate
+from sandbox.streams import chain_states, seed_sequence, uniforms
+
+__all__ = ["DensityOfStates", "NestedInfo", "density_of_states", "min_live_points",
+           "RepeatSpread", "repeat_spread", "DosBenchmark", "benchmark_dos"]
+
+#: Smallest allowed number of live points is max(2 d, this).
+MIN_LIVE = 20
+#: Stepping-out budget (Neal 2003, fig. 3) and shrinkage budget per slice step.
+_MAX_EXPAND = 32
+_MAX_SHRINK = 200
+
+_OUTSIDE_BOX = 0
+_OUTSIDE = 1
+_INSIDE = 2
+_NOT_FINITE = 3
+
+
+# --- numba kernels -------------------------------------------------------------
+
+@nb.njit(cache=True, parallel=True)
+def _initial_points(kind, fp, ip, low, width, states, x, loss):
+    """Chain c: x[c] = low + width * U, U uniform in [0, 1)^d; loss[c] = L(x[c])."""
+    n, d = x.shape
+    for c in nb.prange(n):
+        u = np.empty(d)
+        uniforms(states[c], u)
+        for i in range(d):
+            x[c, i] = low[i] + width[i] * u[i]
+        loss[c] = value(kind, fp, ip, x[c])
+
+
+@nb.njit(cache=True, inline="always")
+def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
+    """Write y = x + t u, folded into the box by mirror reflection at its walls
+    if ``reflect`` (the position of a billiard ball in the box), and return
+    (status, L(y)), status one of _OUTSIDE_BOX ... _NOT_FINITE."""
+    d = x.size
+    outside = False
+    for i in range(d):
+        yi = x[i] + t * u[i]
+        y[i] = yi
+        outside |= (yi < low[i]) | (yi > high[i])
+    if outside and reflect:
+        outside = False
+        for i in range(d):
+            yi = y[i]
+            if (yi < low[i]) | (yi > high[i]):
+                span = high[i] - low[i]
+                z = (yi - low[i]) % (2.0 * span)
+                if z > span:
+                    z = 2.0 * span - z
+                yi = low[i] + z
+                y[i] = yi
+                outside |= (yi < low[i]) | (yi > high[i])
+    if outside:
+        return _OUTSIDE_BOX, 0.0
+    loss = value(kind, fp, ip, y)
+    if not math.isfinite(loss):
+        return _NOT_FINITE, loss
+    if loss < threshold:
+        return _INSIDE, loss
+    return _OUTSIDE, loss
+
+
+@nb.njit(cache=True, parallel=True)
+def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n_steps, move_cdf,
+                  coord_scale, widths, new_x, new_loss, n_evals, counts, bad):
+    """Replace k points: chain c walks from a random pool point with slice steps along lines.
+
+    pool (m, d) holds the surviving live points (all with loss < threshold).
+    A step's move type is drawn from the cumulative probabilities ``move_cdf``:
+    0, the difference u of two distinct pool rows (the box walls reject);
+    1, an axis e_i (i uniform) times ``coord_scale[i]``; 2, a difference with
+    independent random signs on its coordinates, along a path reflected at
+    the box walls. ``widths[type]`` is the initial bracket in units of u.
+    Outputs per chain: the new point and its loss, the number of L
+    evaluations and, per type, [steps, shrinkage proposals, stepping-out
+    expansions] in ``counts[c, type, :]``; ``bad[c] = 1`` (new_x[c] the
+    offending point, new_loss[c] its loss) if L was not finite somewhere.
+    """
+    m, d = pool.shape
+    k = new_x.shape[0]
+    n_words = (d + 31) // 32
+    for c in nb.prange(k):
+        st = states[c]
+        r = np.empty(5)
+        r1 = np.empty(1)
+        words = np.empty(n_words)
+        x = np.empty(d)
+        y = np.empty(d)
+        u = np.zeros(d)
+        uniforms(st, r1)
+        s = min(int(r1[0] * m), m - 1)
+        for i in range(d):
+            x[i] = pool[s, i]
+        lx = pool_loss[s]
+        evals = 0
+        failed = False
+        lv = 0.0
+        for t in range(counts.shape[1]):
+            for i in range(3):
+                counts[c, t, i] = 0
+        for _ in range(n_steps):
+            uniforms(st, r)
+            move = 0
+            while move < 2 and r[4] >= move_cdf[move]:
+                move += 1
+            if move == 1:
+                a = min(int(r[0] * d), d - 1)
+                for i in range(d):
+                    u[i] = 0.0
+                u[a] = coord_scale[a]
+            else:
+                a = min(int(r[0] * m), m - 1)
+                b = min(int(r[1] * (m - 1)), m - 2)
+                if b >= a:
+                    b += 1
+                for i in range(d):
+                    u[i] = pool[a, i] - pool[b, i]
+                if move == 2:
+                    uniforms(st, words)
+                    for w in range(n_words):
+                        bits = np.uint64(words[w] * 4294967296.0)
+                        for i in range(32 * w, min(32 * w + 32, d)):
+                            if (bits >> np.uint64(i - 32 * w)) & np.uint64(1):
+                                u[i] = -u[i]
+            reflect = move == 2
+            width = widths[move]
+            counts[c, move, 0] += 1
+            lo = -width * r[2]
+            hi = lo + width
+            # stepping out with budget _MAX_EXPAND split at random (Neal 2003, fig. 3)
+            j = int(_MAX_EXPAND * r[3])
+            jr = _MAX_EXPAND - 1 - j
+            while j > 0:
+                status, lv = _classify(kind, fp, ip, x, lo, u, y, low, high, threshold, reflect)
+                if status != _OUTSIDE_BOX:
+                    evals += 1
+                if status == _NOT_FINITE:
+                    failed = True
+                    break
+                if status != _INSIDE:
+                    break
+                lo -= width
+                j -= 1
+                counts[c, move, 2] += 1
+            if failed:
+                break
+            while jr > 0:
+                status, lv = _classify(kind, fp, ip, x, hi, u, y, low, high, threshold, reflect)
+                if status != _OUTSIDE_BOX:
+                    evals += 1
+                if status == _NOT_FINITE:
+                    failed = True
+                    break
+                if status != _INSIDE:
+                    break
+                hi += width
+                jr -= 1
+                counts[c, move, 2] += 1
+            if failed:
+                break
+            # shrinkage (Neal 2003, fig. 5)
+            for _s in range(_MAX_SHRINK):
+                uniforms(st, r1)
+                t = lo + r1[0] * (hi - lo)
+                status, lv = _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect)
+                if status != _OUTSIDE_BOX:
+                    evals += 1
+                counts[c, move, 1] += 1
+                if status == _NOT_FINITE:
+                    failed = True
+                    break
+                if status == _INSIDE:
+                    for i in range(d):
+                        x[i] = y[i]
+                    lx = lv
+                    break
+                if t < 0.0:
+                    lo = t
+                else:
+                    hi = t
+            if failed:
+                break
+        if failed:
+            bad[c] = 1
+            for i in range(d):
+                new_x[c, i] = y[i]
+            new_loss[c] = lv
+        else:
+            for i in range(d):
+                new_x[c, i] = x[i]
+            new_loss[c] = lx
+        n_evals[c] = evals
+
+
+# --- results -------------------------------------------------------------------
+
+class NestedInfo(NamedTuple):
+    """Diagnostics of a :func:`density_of_states` run.
+
+    Attributes
+    ----------
+    n_live : int
+        Number of live points n.
+    n_replace : int
+        Points removed and replaced per iteration, k.
+    n_steps : int
+        Slice-sampling steps per new point.
+    n_iterations : int
+        Iterations run.
+    n_evaluations : int
+        Loss evaluations (initial points included; points outside the box are
+        rejected without one).
+    acceptance : float
+        Fraction of shrinkage proposals that fell inside {L < L*}: slice steps
+        per proposal (1 means every first draw landed in the set).
+    depth : float
+        -log X at the last threshold, in nats: log vol(box) - log V(eps_stop).
+    depth_stderr : float
+        Standard error of log X there (sqrt of the summed shrinkage variances).
+    depth_stderr_rule : float
+        sqrt(depth / n_live), Skilling's rule of thumb for the same error.
+    slice_width : float
+        Final bracket width w, in units of |x_a - x_b|.
+    stop_reason : str
+        "eps_min" (reached the requested level), "spread" (live losses within
+        ``spread_rtol`` of each other), "max_depth", or "ties" (several live
+        points share the threshold loss: a plateau of positive volume or the
+        floating-point floor).
+    """
+
+    n_live: int
+    n_replace: int
+    n_steps: int
+    n_iterations: int
+    n_evaluations: int
+    acceptance: float
+    depth: float
+    depth_stderr: float
+    depth_stderr_rule: float
+    slice_width: float
+    stop_reason: str
+
+
+class DensityOfStates(NamedTuple):
+    """Log volume of the sublevel sets {x in box : L(x) <= eps}, with standard errors.
+
+    Attributes
+    ----------
+    eps : ndarray (m,)
+        Loss levels (the dead points' losses, then the final live points'),
+        increasing.
+    log_volumes : ndarray (m,)
+        Estimated log V(eps) = log vol(box) + log X, absolute (not a fraction).
+    stderr : ndarray (m,)
+        Standard errors of ``log_volumes`` (sqrt of the summed shrinkage
+        variances; see the module docstring).
+    log_box_volume : float
+        log vol(box) = sum_i log(high_i - low_i).
+    info : NestedInfo
+        Diagnostics.
+    """
+
+    eps: np.ndarray
+    log_volumes: np.ndarray
+    stderr: np.ndarray
+    log_box_volume: float
+    info: NestedInfo
+
+    def log_volume(self, eps):
+        """log V(eps) as an :class:`~sandbox.estimate.Estimate`, for a float or an array.
+
+        Linear interpolation in ``eps`` between neighbouring levels (they are
+        about 1/n_live nats of log V apart). For ``eps`` at or above the highest
+        sampled loss the set is the whole box up to the mass above that loss,
+        which is about 1/n_live: the value is log vol(box) with standard error
+        1/n_live.
+
+        Raises
+        ------
+        ValueError
+            If ``eps`` is not finite or lies below the deepest level reached
+            (``self.eps[0]``).
+        """
+        e = as_finite_array(eps, "eps")
+        lowest = self.eps[0]
+        if np.any(e < lowest):
+            bad = float(np.min(e))
+            raise ValueError(f"eps must be >= {lowest!r}, the deepest loss level sampled; got eps={bad!r} "
+                             "(run density_of_states with a lower eps_min)")
+        top = e >= self.eps[-1]
+        val = np.interp(e, self.eps, self.log_volumes)
+        var = np.interp(e, self.eps, self.stderr**2)
+        val = np.where(top, self.log_box_volume, val)
+        se = np.where(top, 1.0 / self.info.n_live, np.sqrt(var))
+        if e.ndim == 0:
+            return Estimate(float(val), float(se))
+        return Estimate(val, se)
+
+
+# --- the sampler -----------------------------------------------------------------
+
+def min_live_points(d):
+    """Smallest allowed ``n_live`` in dimension ``d``: max(2 d, 20).
+
+    The replacement directions are differences of surviving live points, and
+    at least d + 1 survivors are needed for them to span R^d.
+    """
+    return max(2 * d, MIN_LIVE)
+
+
+def _box(bounds, d):
+    try:
+        low, high = bounds
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be a pair (low, high), got {bounds!r}") from None
+    low = np.broadcast_to(as_finite_array(low, "bounds"), (d,)) if np.ndim(low) == 0 else \
+        as_finite_array(low, "bounds", shape=(d,))
+    high = np.broadcast_to(as_finite_array(high, "bounds"), (d,)) if np.ndim(high) == 0 else \
+        as_finite_array(high, "bounds", shape=(d,))
+    if np.any(high <= low):
+        i = int(np.argmax(high <= low))
+        raise ValueError(f"bounds must satisfy low < high in every coordinate; got low={low[i]!r} >= "
+                         f"high={high[i]!r} in coordinate {i}")
+    return np.ascontiguousarray(low, dtype=float), np.ascontiguousarray(high, dtype=float)
+
+
+def _not_finite_error(x, loss):
+    with np.printoptions(precision=4, threshold=8):
+        return ValueError(f"landscape returned a non-finite loss {loss!r} at x={np.asarray(x)!r} inside the box; "
+                          "density_of_states needs a finite loss on the whole box")
+
+
+def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=None, fraction=0.1,
+                      moves=(0.5, 0.0, 0.5), max_depth=None, spread_rtol=1e-3, seed=None):
+    r"""Nested-sampling estimate of log V(eps), V(eps) = vol{x in box : L(x) <= eps}.
+
+    .. math:: \log V(\varepsilon_j) = \log \mathrm{vol(box)} + \log X_j, \qquad
+              \log X_j = -\sum_{\text{removals}} \frac{1}{n - m}, \qquad
+              \mathrm{Var} = \sum_{\text{removals}} \frac{1}{(n - m)^2}
+
+    (m = rank of the removed point within its iteration; see the module
+    docstring). With k << n this is log X_i = -i/n with standard error
+    sqrt(i)/n ~ sqrt(depth / n_live).
+
+    Parameters
+    ----------
+    landscape : models.Landscape
+        Any landscape; only its loss value is used. It must be finite on the box.
+    bounds : (low, high)
+        Box corners, scalars or length-d arrays, low < high in every coordinate.
+    eps_min : float, optional
+        Deepest level wanted: the run stops at the first iteration whose
+        threshold is <= eps_min. Default (None): stop when the live points'
+        losses span less than ``spread_rtol`` times the span of the initial
+        (uniform-in-box) live losses, i.e. once V(eps) is resolved down to
+        about ``spread_rtol`` of the loss range above the lowest loss found.
+        Either way at most ``max_depth`` nats of log X are explored.
+    n_live : int, optional
+        Live points n >= max(2 d, 20). Default max(500, 2 d). The standard
+        error at depth D nats is about sqrt(D / n); the cost is about
+        n * D * n_steps * (a few) loss evaluations.
+    n_steps : int, optional
+        Hit-and-run slice steps per new point (default max(20, d)). Each
+        refreshes the position along one whitened direction.
+    fraction : float in (0, 0.5]
+        Fraction of live points replaced per iteration (k = round(fraction n),
+        clipped to [1, n - d - 1]); they are replaced in parallel.
+    max_depth : float, optional
+        Cap on -log X in nats (default 50 + 5 d).
+    spread_rtol : float in (0, 1)
+        Stopping tolerance used when ``eps_min`` is None.
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    DensityOfStates
+        Arrays ``eps``, ``log_volumes``, ``stderr``; ``log_volume(eps)`` gives an
+        :class:`~sandbox.estimate.Estimate` at any level down to the deepest
+        one; ``info`` holds the diagnostics (evaluations, acceptance, depth).
+
+    Raises
+    ------
+    ValueError
+        For bad input (naming the parameter), if the loss is not finite
+        somewhere in the box, or if ``eps_min`` lies below the lowest loss the
+        run could reach (all live points at one loss level).
+    RuntimeError
+        If ``eps_min`` was not reached within ``max_depth`` nats.
+
+    References
+    ----------
+    Skilling (2006), Bayesian Analysis 1:833; Henderson & Goggans (2014), AIP
+    Conf. Proc. 1636:100 (k points per iteration); Neal (2003), Ann. Stat.
+    31:705 (slice sampling); ter Braak (2006), Stat. Comput. 16:239
+    (difference directions).
+
+    Examples
+    --------
+    >>> from models import Quadratic
+    >>> dos = density_of_states(Quadratic([1.0, 4.0]), bounds=(-3.0, 3.0), eps_min=0.1,
+    ...                         n_live=200, seed=0)
+    >>> est = dos.log_volume(0.5)   # exact: log(2 pi 0.5 / sqrt(1 * 4)) = log(pi / 2) = 0.45
+    >>> bool(abs(est.value - 0.4516) < 5 * est.stderr)
+    True
+    """
+    if not isinstance(landscape, Landscape):
+        raise ValueError(f"landscape must be a models.Landscape, got {type(landscape).__name__}")
+    d = landscape.dim
+    low, high = _box(bounds, d)
+    if eps_min is not None:
+        eps_min = _real(eps_min, "eps_min")
+    n_min = min_live_points(d)
+    n_live = max(500, 2 * d) if n_live is None else check_positive_int(n_live, "n_live", minimum=n_min)
+    n_steps = max(20, d) if n_steps is None else check_positive_int(n_steps, "n_steps")
+    fraction = check_positive(fraction, "fraction")
+    moves = as_finite_array(moves, "moves", shape=(3,))
+    if np.any(moves < 0) or moves.sum() <= 0:
+        raise ValueError(f"moves must be three non-negative weights, not all zero; got {moves!r}")
+    move_cdf = np.cumsum(moves) / moves.sum()
+    if fraction > 0.5:
+        raise ValueError(f"fraction must be in (0, 0.5], got {fraction!r}")
+    max_depth = 50.0 + 5.0 * d if max_depth is None else check_positive(max_depth, "max_depth")
+    spread_rtol = check_positive(spread_rtol, "spread_rtol")
+    if spread_rtol >= 1:
+        raise ValueError(f"spread_rtol must be in (0, 1), got {spread_rtol!r}")
+    ss = seed_sequence(seed)
+    kp = landscape.kernel_params()
+    n = n_live
+    k = int(min(max(1, round(fraction * n)), n - d - 1))
+
+    # initial live points: chains 0..n-1
+    x = np.empty((n, d))
+    loss = np.empty(n)
+    _initial_points(kp.kind, kp.fp, kp.ip, low, high - low, chain_states(ss, n), x, loss)
+    if not np.all(np.isfinite(loss)):
+        i = int(np.argmax(~np.isfinite(loss)))
+        raise _not_finite_error(x[i], loss[i])
+    n_evaluations = n
+    next_chain = n
+    initial_spread = float(loss.max() - loss.min())
+
+    inc = 1.0 / (n - np.arange(k))          # -E[log t_m] for the k removals of one iteration
+    cum_mean = np.cumsum(inc)
+    cum_var = np.cumsum(inc * inc)
+    dead_eps, dead_logx, dead_var = [], [], []
+    log_x, var = 0.0, 0.0
+    widths = np.ones(3)
+    n_accepted = n_proposals = 0
+    n_iterations = 0
+    new_x = np.empty((k, d))
+    new_loss = np.empty(k)
+    evals = np.empty(k, dtype=np.int64)
+    counts = np.zeros((k, 3, 3), dtype=np.int64)
+    bad = np.zeros(k, dtype=np.int64)
+    while True:
+        order = np.argsort(-loss, kind="stable")
+        threshold = loss[order[k - 1]]
+        if loss[order[k]] == threshold:
+            stop_reason = "ties"
+            break
+        dead_eps.append(loss[order[:k]])
+        dead_logx.append(log_x - cum_mean)
+        dead_var.append(var + cum_var)
+        log_x -= cum_mean[-1]
+        var += cum_var[-1]
+        survivors = order[k:]
+        pool = np.ascontiguousarray(x[survivors])
+        pool_loss = np.ascontiguousarray(loss[survivors])
+        states = chain_states(ss, k, first_chain=next_chain)
+        next_chain += k
+        coord_scale = math.sqrt(2.0) * pool.std(axis=0)
+        _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, states, n_steps,
+                      move_cdf, coord_scale, widths, new_x, new_loss, evals, counts, bad)
+        n_iterations += 1
+        n_evaluations += int(evals.sum())
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _not_finite_error(new_x[i], new_loss[i])
+        steps_, props_, expands_ = counts.sum(axis=0).T
+        n_proposals += int(props_.sum())
+        n_accepted += int(steps_.sum())
+        # Adapt each w from this batch only (the next batch's moves stay exact):
+        # with stepping out, expansions per step ~ chord / w, and shrinkage
+        # draws per step ~ bracket / chord; balance 1 + expansions = draws.
+        for t in range(3):
+            if steps_[t] > 0:
+                ratio = (1.0 + expands_[t] / steps_[t]) / (props_[t] / steps_[t])
+                widths[t] = min(max(widths[t] * math.sqrt(ratio), 1e-3), 1e3)
+        x = np.concatenate([pool, new_x])
+        loss = np.concatenate([pool_loss, new_loss])
+        if eps_min is not None and threshold <= eps_min:
+            stop_reason = "eps_min"
+            break
+        if -log_x >= max_depth:
+            stop_reason = "max_depth"
+            break
+        if eps_min is None and loss.max() - loss.min() <= spread_rtol * initial_spread:
+            stop_reason = "spread"
+            break
+
+    depth, depth_var = -log_x, var
+    if stop_reason == "max_depth" and eps_min is not None:
+        raise RuntimeError(f"density_of_states did not reach eps_min={eps_min!r} within max_depth={max_depth!r} "
+                           f"nats (deepest level {threshold!r}, lowest loss found {loss.min()!r}); increase "
+                           "max_depth, or eps_min may lie below the minimum loss on the box")
+    if stop_reason == "ties" and eps_min is not None and threshold > eps_min:
+        raise ValueError(f"eps_min={eps_min!r} is below the lowest loss level the run can resolve: "
+                         f"{k + 1} or more live points share the loss {threshold!r} (a plateau of positive "
+                         "volume, or the floating-point floor)")
+    # final live points, removed one by one without replacement
+    order = np.argsort(-loss, kind="stable")
+    inc_live = 1.0 / (n - np.arange(n))
+    dead_eps.append(loss[order])
+    dead_logx.append(log_x - np.cumsum(inc_live))
+    dead_var.append(var + np.cumsum(inc_live * inc_live))
+
+    eps = np.concatenate(dead_eps)[::-1]
+    logx = np.concatenate(dead_logx)[::-1]
+    v = np.concatenate(dead_var)[::-1]
+    # Equal levels (ties): V(eps) counts every tied point, i.e. the largest X.
+    eps, first = np.unique(eps, return_index=True)
+    last = np.r_[first[1:], logx.size] - 1
+    logx, v = logx[last], v[last]
+    log_box = float(np.sum(np.log(high - low)))
+    info = NestedInfo(n_live=n, n_replace=k, n_steps=n_steps, n_iterations=n_iterations,
+                      n_evaluations=n_evaluations,
+                      acceptance=n_accepted / n_proposals if n_proposals else float("nan"),
+                      depth=depth, depth_stderr=math.sqrt(depth_var), depth_stderr_rule=math.sqrt(depth / n),
+                      slice_width=tuple(widths), stop_reason=stop_reason)
+    return DensityOfStates(eps, log_box + logx, np.sqrt(v), log_box, info)
+
+
+def _real(value, name):
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if np.ndim(value) != 0 or not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return x
+
+
+# --- repeated runs ---------------------------------------------------------------
+
+class RepeatSpread(NamedTuple):
+    """Result of :func:`repeat_spread`.
+
+    Attributes
+    ----------
+    eps : ndarray (m,)
+        Levels compared.
+    values : ndarray (n_repeats, m)
+        log V(eps) from each run.
+    stderrs : ndarray (n_repeats, m)
+        Reported standard errors from each run.
+    spread : ndarray (m,)
+        Sample standard deviation of ``values`` over runs (ddof = 1).
+    ratio : ndarray (m,)
+        spread / (root-mean-square reported stderr): near 1 for honest errors;
+        with r runs its own relative error is about 1 / sqrt(2 (r - 1)).
+    """
+
+    eps: np.ndarray
+    values: np.ndarray
+    stderrs: np.ndarray
+    spread: np.ndarray
+    ratio: np.ndarray
+
+
+def repeat_spread(landscape, eps, *, bounds, n_repeats=8, seed=None, **options):
+    """Run :func:`density_of_states` ``n_repeats`` times with independent seeds.
+
+    The seeds are ``SeedSequence(seed).spawn(n_repeats)``; ``options`` go to
+    :func:`density_of_states` (``eps_min`` defaults to ``min(eps)``).
+    Returns a :class:`RepeatSpread`: the empirical spread of log V(eps) over the
+    runs beside the reported standard error.
+    """
+    eps = np.atleast_1d(as_finite_array(eps, "eps", ndim=(0, 1)))
+    n_repeats = check_positive_int(n_repeats, "n_repeats", minimum=2)
+    options.setdefault("eps_min", float(eps.min()))
+    values = np.empty((n_repeats, eps.size))
+    stderrs = np.empty_like(values)
+    for r, child in enumerate(seed_sequence(seed).spawn(n_repeats)):
+        est = density_of_states(landscape, bounds=bounds, seed=child, **options).log_volume(eps)
+        values[r], stderrs[r] = est.value, est.stderr
+    spread = values.std(axis=0, ddof=1)
+    return RepeatSpread(eps, values, stderrs, spread, spread / np.sqrt(np.mean(stderrs**2, axis=0)))
+
+
+# --- benchmark -------------------------------------------------------------------
+
+class DosBenchmark(NamedTuple):
+    """Result of :func:`benchmark_dos` (one run, timed after a warm-up compile)."""
+
+    d: int
+    n_live: int
+    n_steps: int
+    eps: float
+    wall_time: float
+    n_evaluations: int
+    depth: float
+    estimate: Estimate
+    exact: float
+
+    @property
+    def error(self):
+        """Estimate minus exact log V(eps), in nats."""
+        return self.estimate.value - self.exact
+
+
+def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=(0.5, 0.0, 0.5)):
+    """Time :func:`density_of_states` on an ill-conditioned ellipsoid in a cube.
+
+    Case: L(x) = 1/2 sum_i lam_i x_i^2 with lam log-spaced in [1, 100]
+    (condition number 100), box [-B, B]^d with B = sqrt(2 eps), eps = 1, so
+    the ellipsoid {L <= eps} just fits in the cube (its longest semi-axis is
+    sqrt(2 eps / lam_min) = B) and its exact log volume
+
+        log V(eps) = (d/2) log(2 pi eps) - log Gamma(d/2 + 1) - 1/2 sum_i log lam_i
+
+    (CLAIMS.md, C3) applies. It lies log vol(box) - log V = 40.5 nats below
+    the box volume for d = 20 and 276 nats for d = 100. Default n_live is
+    chosen for a standard error near 0.2 nats (d = 20) and 0.4 nats (d = 100):
+    n_live = max(1000, 1.5 * depth / 0.4^2) rounded.
+
+    Returns
+    -------
+    DosBenchmark
+        Wall time (seconds, compile excluded), loss evaluations, depth, the
+        estimate at eps with its standard error, and the exact value.
+    """
+    from models.quadratic import Quadratic
+
+    d = check_positive_int(d, "d")
+    lam = np.logspace(0.0, 2.0, d)
+    eps = 1.0
+    half = math.sqrt(2.0 * eps)
+    exact = 0.5 * d * math.log(2.0 * math.pi * eps) - float(gammaln(0.5 * d + 1.0)) - 0.5 * float(np.sum(np.log(lam)))
+    depth = d * math.log(2.0 * half) - exact
+    if n_live is None:
+        n_live = int(max(1000, round(1.5 * depth / 0.16, -2)))
+    q = Quadratic(lam)
+    # warm-up: compile (or load from cache) on a tiny case
+    density_of_states(Quadratic(np.ones(2)), bounds=(-1.0, 1.0), eps_min=0.1, n_live=20, n_steps=2, seed=0)
+    t0 = time.perf_counter()
+    dos = density_of_states(q, bounds=(-half, half), eps_min=eps, n_live=n_live, n_steps=n_steps,
+                            fraction=fraction, moves=moves, seed=seed)
+    wall = time.perf_counter() - t0
+    return DosBenchmark(d=d, n_live=n_live, n_steps=dos.info.n_steps, eps=eps, wall_time=wall,
+                        n_evaluations=dos.info.n_evaluations, depth=dos.info.depth,
+                        estimate=dos.log_volume(eps), exact=exact)
