@@ -109,7 +109,7 @@ def run_claims(ids=None, *, size="quick", seed=0):
 
     if size not in ("quick", "full"):
         raise ValueError(f"size must be 'quick' or 'full', got {size!r}")
-    ids = list(REGISTRY) if not ids else list(ids)
+    ids = sorted(REGISTRY, key=lambda c: (len(c), c)) if not ids else list(ids)
     unknown = [i for i in ids if i not in REGISTRY]
     if unknown:
         raise ValueError(f"unknown claim id(s) {unknown}; registered: {', '.join(REGISTRY)}")

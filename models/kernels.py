@@ -15,6 +15,10 @@ Layouts (``d`` = dimension, ``K`` = number of wells, matrices row-major):
 - ``DIAGONAL_QUADRATIC``: ip = [d]; fp = [c (d), lam (d), sqrt(lam) (d)]
 - ``DENSE_QUADRATIC``:    ip = [d]; fp = [c (d), H (d*d), H^{1/2} (d*d)]
 - ``MULTI_WELL``:         ip = [d, K]; fp = [depth (K), c (K*d), H (K*d*d), H^{1/2} (K*d*d)]
+- ``NORMAL_CROSSING``:    ip = [d]; fp = [c (d), k (d) as floats]; L = prod_i (x_i - c_i)^(2 k_i)
+  (:class:`models.normal_crossing.NormalCrossing`). It has no Hessian square
+  root: :func:`hessian_sqrt_apply` raises for it, and the landscape sets
+  ``hessian_is_psd = False`` so that wrappers refuse Hessian-shaped noise first.
 
 ``sqrt`` blocks are NaN where the Hessian is not positive semi-definite;
 wrappers refuse Hessian-shaped noise in that case before calling a kernel.
@@ -26,6 +30,7 @@ __all__ = [
     "DIAGONAL_QUADRATIC",
     "DENSE_QUADRATIC",
     "MULTI_WELL",
+    "NORMAL_CROSSING",
     "value",
     "gradient",
     "hessian_sqrt_apply",
@@ -36,6 +41,7 @@ __all__ = [
 DIAGONAL_QUADRATIC = 0
 DENSE_QUADRATIC = 1
 MULTI_WELL = 2
+NORMAL_CROSSING = 3
 
 
 @nb.njit(cache=True)
@@ -84,9 +90,42 @@ def _active_well(fp, ip, x):
 
 
 @nb.njit(cache=True)
+def _crossing_value(fp, d, x):
+    """prod_i (x_i - c_i)^(2 k_i), computed as (u^2)^k so that the base is >= 0."""
+    s = 1.0
+    for i in range(d):
+        u = x[i] - fp[i]
+        s *= (u * u) ** fp[d + i]
+    return s
+
+
+@nb.njit(cache=True)
+def _crossing_gradient(fp, d, x, g):
+    """g_j = 2 k_j u_j^(2 k_j - 1) prod_{i != j} u_i^(2 k_i), without division.
+
+    ``g`` first holds the prefix products prod_{i<j}; a backward sweep then
+    multiplies in the suffix product and the derivative of factor j, so the
+    gradient is exact on the axes (where some u_i = 0).
+    """
+    s = 1.0
+    for j in range(d):
+        g[j] = s
+        u = x[j] - fp[j]
+        s *= (u * u) ** fp[d + j]
+    s = 1.0
+    for j in range(d - 1, -1, -1):
+        u = x[j] - fp[j]
+        k = fp[d + j]
+        g[j] *= s * 2.0 * k * u * (u * u) ** (k - 1.0)
+        s *= (u * u) ** k
+
+
+@nb.njit(cache=True)
 def value(kind, fp, ip, x):
     """Loss at one point ``x`` (d,)."""
     d = ip[0]
+    if kind == NORMAL_CROSSING:
+        return _crossing_value(fp, d, x)
     if kind == DIAGONAL_QUADRATIC:
         return _diag_value(fp, d, x)
     if kind == DENSE_QUADRATIC:
@@ -100,6 +139,9 @@ def value(kind, fp, ip, x):
 def gradient(kind, fp, ip, x, g):
     """Write grad L(x) into ``g`` (d,)."""
     d = ip[0]
+    if kind == NORMAL_CROSSING:
+        _crossing_gradient(fp, d, x, g)
+        return
     if kind == DIAGONAL_QUADRATIC:
         for i in range(d):
             g[i] = fp[d + i] * (x[i] - fp[i])
@@ -119,6 +161,8 @@ def gradient(kind, fp, ip, x, g):
 def hessian_sqrt_apply(kind, fp, ip, x, z, out):
     """Write H(x)^{1/2} z into ``out`` (H(x) positive semi-definite)."""
     d = ip[0]
+    if kind == NORMAL_CROSSING:
+        raise ValueError("hessian_sqrt_apply is not available for NORMAL_CROSSING (indefinite Hessian)")
     if kind == DIAGONAL_QUADRATIC:
         for i in range(d):
             out[i] = fp[2 * d + i] * z[i]

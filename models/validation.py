@@ -27,6 +27,8 @@ def _describe(value):
 
 def as_finite_array(value, name, *, ndim=None, shape=None, dtype=float):
     """Return ``value`` as a float array, rejecting NaN, inf and wrong shapes."""
+    if np.asarray(value).dtype.kind in "USO" and not _all_numbers(value):
+        raise ValueError(f"{name} must be numeric, got {value!r}")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
@@ -42,6 +44,11 @@ def as_finite_array(value, name, *, ndim=None, shape=None, dtype=float):
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got NaN or inf in {_describe(value)}")
     return arr
+
+
+def _all_numbers(value):
+    return all(isinstance(v, numbers.Number) and not isinstance(v, bool)
+               for v in np.asarray(value, dtype=object).ravel())
 
 
 def check_positive(value, name):

@@ -72,6 +72,9 @@ MIN_LIVE = 20
 _MAX_EXPAND = 32
 _MAX_SHRINK = 200
 
+#: The live points' principal axes are recomputed when log X has dropped by this many nats.
+_SHAPE_UPDATE = 0.5
+
 _OUTSIDE_BOX = 0
 _OUTSIDE = 1
 _INSIDE = 2
@@ -127,19 +130,21 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
 
 @nb.njit(cache=True, parallel=True)
 def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n_steps, move_cdf,
-                  coord_scale, widths, new_x, new_loss, n_evals, counts, bad):
+                  axes, coord_scale, widths, new_x, new_loss, n_evals, counts, bad):
     """Replace k points: chain c walks from a random pool point with slice steps along lines.
 
     pool (m, d) holds the surviving live points (all with loss < threshold).
     A step's move type is drawn from the cumulative probabilities ``move_cdf``:
-    0, the difference u of two distinct pool rows (the box walls reject);
-    1, an axis e_i (i uniform) times ``coord_scale[i]``; 2, a difference with
-    independent random signs on its coordinates, along a path reflected at
-    the box walls. ``widths[type]`` is the initial bracket in units of u.
-    Outputs per chain: the new point and its loss, the number of L
-    evaluations and, per type, [steps, shrinkage proposals, stepping-out
-    expansions] in ``counts[c, type, :]``; ``bad[c] = 1`` (new_x[c] the
-    offending point, new_loss[c] its loss) if L was not finite somewhere.
+    0, a principal axis of the live points, ``axes[j]`` (j uniform; the rows
+    are sqrt(mu_j) v_j for the covariance's eigenpairs); 1, the direction
+    u_i = +-coord_scale[i] with independent random signs, along a path
+    reflected at the box walls (a billiard); 2, the difference of two distinct
+    pool rows. ``widths[type]`` is the initial bracket in units of u; for
+    types 0 and 2 the box walls reject. Outputs per chain: the new point and
+    its loss, the number of L evaluations and, per type, [steps, shrinkage
+    proposals, stepping-out expansions] in ``counts[c, type, :]``;
+    ``bad[c] = 1`` (new_x[c] the offending point, new_loss[c] its loss) if L
+    was not finite somewhere.
     """
     m, d = pool.shape
     k = new_x.shape[0]
@@ -168,11 +173,19 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             move = 0
             while move < 2 and r[4] >= move_cdf[move]:
                 move += 1
-            if move == 1:
+            if move == 0:
                 a = min(int(r[0] * d), d - 1)
                 for i in range(d):
-                    u[i] = 0.0
-                u[a] = coord_scale[a]
+                    u[i] = axes[a, i]
+            elif move == 1:
+                uniforms(st, words)
+                for w in range(n_words):
+                    bits = np.uint64(words[w] * 4294967296.0)
+                    for i in range(32 * w, min(32 * w + 32, d)):
+                        if (bits >> np.uint64(i - 32 * w)) & np.uint64(1):
+                            u[i] = -coord_scale[i]
+                        else:
+                            u[i] = coord_scale[i]
             else:
                 a = min(int(r[0] * m), m - 1)
                 b = min(int(r[1] * (m - 1)), m - 2)
@@ -180,14 +193,7 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
                     b += 1
                 for i in range(d):
                     u[i] = pool[a, i] - pool[b, i]
-                if move == 2:
-                    uniforms(st, words)
-                    for w in range(n_words):
-                        bits = np.uint64(words[w] * 4294967296.0)
-                        for i in range(32 * w, min(32 * w + 32, d)):
-                            if (bits >> np.uint64(i - 32 * w)) & np.uint64(1):
-                                u[i] = -u[i]
-            reflect = move == 2
+            reflect = move == 1
             width = widths[move]
             counts[c, move, 0] += 1
             lo = -width * r[2]
@@ -389,6 +395,14 @@ def _box(bounds, d):
     return np.ascontiguousarray(low, dtype=float), np.ascontiguousarray(high, dtype=float)
 
 
+def _live_shape(pool):
+    """Principal axes sqrt(mu_j) v_j (rows) and per-coordinate standard deviations of the pool."""
+    cov = np.atleast_2d(np.cov(pool, rowvar=False))
+    mu, v = np.linalg.eigh(cov)
+    scale = np.sqrt(np.maximum(mu, mu.max() * 1e-300))
+    return np.ascontiguousarray((v * scale).T), np.sqrt(np.diag(cov)).copy()
+
+
 def _not_finite_error(x, loss):
     with np.printoptions(precision=4, threshold=8):
         return ValueError(f"landscape returned a non-finite loss {loss!r} at x={np.asarray(x)!r} inside the box; "
@@ -396,7 +410,7 @@ def _not_finite_error(x, loss):
 
 
 def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=None, fraction=0.1,
-                      moves=(0.5, 0.0, 0.5), max_depth=None, spread_rtol=1e-3, seed=None):
+                      moves=(0.5, 0.5, 0.0), max_depth=None, spread_rtol=1e-3, seed=None):
     r"""Nested-sampling estimate of log V(eps), V(eps) = vol{x in box : L(x) <= eps}.
 
     .. math:: \log V(\varepsilon_j) = \log \mathrm{vol(box)} + \log X_j, \qquad
@@ -510,6 +524,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     dead_eps, dead_logx, dead_var = [], [], []
     log_x, var = 0.0, 0.0
     widths = np.ones(3)
+    depth_at_update = 0.0
     n_accepted = n_proposals = 0
     n_iterations = 0
     new_x = np.empty((k, d))
@@ -533,9 +548,11 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         pool_loss = np.ascontiguousarray(loss[survivors])
         states = chain_states(ss, k, first_chain=next_chain)
         next_chain += k
-        coord_scale = math.sqrt(2.0) * pool.std(axis=0)
+        if n_iterations == 0 or depth_at_update - log_x >= _SHAPE_UPDATE:
+            axes, coord_scale = _live_shape(pool)
+            depth_at_update = log_x
         _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, states, n_steps,
-                      move_cdf, coord_scale, widths, new_x, new_loss, evals, counts, bad)
+                      move_cdf, axes, coord_scale, widths, new_x, new_loss, evals, counts, bad)
         n_iterations += 1
         n_evaluations += int(evals.sum())
         if bad.any():
@@ -675,7 +692,7 @@ class DosBenchmark(NamedTuple):
         return self.estimate.value - self.exact
 
 
-def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=(0.5, 0.0, 0.5)):
+def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=(0.5, 0.5, 0.0)):
     """Time :func:`density_of_states` on an ill-conditioned ellipsoid in a cube.
 
     Case: L(x) = 1/2 sum_i lam_i x_i^2 with lam log-spaced in [1, 100]

@@ -23,8 +23,10 @@ conditional samples produced by Markov chains that leave the Gaussian
 restricted to :math:`\{g > b_{i-1}\}` invariant (preconditioned
 Crank–Nicolson moves, Cotter, Roberts, Stuart & White 2013).
 """
+import concurrent.futures
 import dataclasses
 import math
+import os
 import warnings
 
 import numba as nb
@@ -156,7 +158,7 @@ class RareEventResult:
 def log_p_positive_definite(ensemble, *, method="auto", n_samples=None, seed=None, p0=0.1,
                             n_moves=None, n_replicas=4, target_acceptance=0.3,
                             min_successes=DEFAULT_MIN_SUCCESSES, pilot_samples=DEFAULT_DIRECT_SAMPLES,
-                            max_levels=100_000):
+                            max_levels=100_000, n_workers=None):
     r"""Log-probability that a random matrix of ``ensemble`` is positive definite.
 
     Estimates :math:`\log P(\lambda_{\min}(H) > 0)` (natural log) for
@@ -328,9 +330,12 @@ def log_p_positive_definite(ensemble, *, method="auto", n_samples=None, seed=Non
     min_successes = check_positive_int(min_successes, "min_successes")
     pilot_samples = check_positive_int(pilot_samples, "pilot_samples")
     max_levels = check_positive_int(max_levels, "max_levels")
+    if n_workers is None:
+        n_workers = min(n_replicas, os.cpu_count() or 1)
+    n_workers = check_positive_int(n_workers, "n_workers")
     root = seed_sequence(seed)
     subset_options = dict(p0=p0, n_moves=n_moves, n_replicas=n_replicas,
-                          target_acceptance=target_acceptance, max_levels=max_levels)
+                          target_acceptance=target_acceptance, max_levels=max_levels, n_workers=n_workers)
     if method != "direct":
         n_sub = DEFAULT_SUBSET_SAMPLES if n_samples is None else n_samples
         _check_survivors(n_sub, p0)
@@ -505,13 +510,18 @@ class _DirectSampler:
 # --------------------------------------------------------------------------
 
 
-def _subset(ensemble, root, n_samples, *, p0, n_moves, n_replicas, target_acceptance, max_levels):
+def _subset(ensemble, root, n_samples, *, p0, n_moves, n_replicas, target_acceptance, max_levels, n_workers):
     tester = _PositivityTester(ensemble)
-    runs = [
-        _subset_replica(tester, np.random.default_rng(_child(root, 1, r)), n_samples, p0=p0,
-                        n_moves=n_moves, target_acceptance=target_acceptance, max_levels=max_levels)
-        for r in range(n_replicas)
-    ]
+
+    def run(r):
+        return _subset_replica(tester, np.random.default_rng(_child(root, 1, r)), n_samples, p0=p0,
+                               n_moves=n_moves, target_acceptance=target_acceptance, max_levels=max_levels)
+
+    if n_workers == 1:
+        runs = [run(r) for r in range(n_replicas)]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(n_workers) as pool:
+            runs = list(pool.map(run, range(n_replicas)))
     values = np.array([run.log_p for run in runs])
     variances = np.array([run.variance for run in runs])
     mean_var = float(variances.mean())
@@ -631,7 +641,7 @@ def _subset_replica(tester, rng, n, *, p0, n_moves, target_acceptance, max_level
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _crank_nicolson(z, beta, state, out):
     """out = sqrt(1 - beta^2) z + beta xi, xi ~ N(0, I) from ``state`` (advanced in place)."""
     flat = out.reshape(-1)
@@ -676,7 +686,7 @@ class _PositivityTester:
         return out, 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _cholesky_positive(h, level, out):
     """out[p] = (h[p] - level I is positive definite), by in-place Cholesky (h is overwritten).
 

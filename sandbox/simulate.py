@@ -56,8 +56,8 @@ class Run:
     acceptance_rate : ndarray (n_chains,) or None
         MALA acceptance rate per chain.
     method, step_size, temperature, n_steps, chain_offset
-        The run's regime; ``seed_entropy`` reproduces it with
-        ``seed=np.random.SeedSequence(seed_entropy)``.
+        The run's regime; ``seed_entropy`` and ``seed_spawn_key`` reproduce it with
+        ``seed=np.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
     """
 
     x: np.ndarray
@@ -72,6 +72,7 @@ class Run:
     n_steps: int
     chain_offset: int
     seed_entropy: object
+    seed_spawn_key: tuple = ()
 
     @property
     def diverged(self):
@@ -245,6 +246,7 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
         n_steps=n_steps,
         chain_offset=chain_offset,
         seed_entropy=seq.entropy,
+        seed_spawn_key=tuple(seq.spawn_key),
     )
     if run.n_diverged and on_divergence == "raise":
         raise DivergenceError(run.divergence_message())
