@@ -46,7 +46,9 @@ class Run:
     x : ndarray (n_chains, d)
         Final states. A diverged chain holds its last finite state.
     loss : ndarray (n_records, n_chains) or None
-        L(x) at steps ``record_steps`` (NaN after a chain diverged).
+        L(x) at steps ``record_steps`` (NaN after a chain diverged). A state
+        can be finite while its loss overflows (|x| ~ 1e154): such records
+        are +inf, and the chain is reported diverged once x itself is not finite.
     positions : ndarray (n_records, n_chains, d) or None
         Recorded states when ``record_positions=True``.
     record_steps : ndarray (n_records,)
