@@ -66,6 +66,8 @@ class Verdict:
     def verdict(self):
         """``"confirmed"``/``"refuted"`` for what theory expects; ``"as expected"`` marks a
         prediction the claim itself says must fail and that did fail."""
+        if self.z_threshold == float("inf"):
+            return "reported (no test)"
         if self.expect_agreement:
             return "confirmed" if self.agrees else "refuted"
         return "as expected (disagrees)" if not self.agrees else "unexpectedly agrees"
