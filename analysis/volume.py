@@ -805,7 +805,12 @@ def fit_volume_exponent(dos, *, eps_min, eps_max, errors="independent"):
     a random walk in decreasing eps, which is whitened by fitting the
     increments between successive points (stderr must then increase strictly
     as eps decreases). It is the exact GLS for nested sampling's log X
-    (Skilling 2006) and the honest choice for such curves.
+    (Skilling 2006) and the honest choice for such curves, evaluated on a
+    fixed grid of levels (``dos.log_volume(eps)`` at log-spaced eps). Do not
+    pass nested sampling's raw dead points: there log V is a deterministic
+    staircase and the noise sits in the levels eps_i, so regressing the
+    increments on noisy log eps increments attenuates the slope (measured:
+    lambda about half its true value).
 
     Parameters
     ----------
