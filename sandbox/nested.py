@@ -61,9 +61,9 @@ from models.kernels import value
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive, check_positive_int
 from sandbox.estimate import Estimate
-from sandbox.streams import chain_states, seed_sequence, uniforms
+from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
-__all__ = ["DensityOfStates", "NestedInfo", "density_of_states", "min_live_points",
+__all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",
            "RepeatSpread", "repeat_spread", "DosBenchmark", "benchmark_dos"]
 
 #: Smallest allowed number of live points is max(2 d, this).
@@ -74,6 +74,12 @@ _MAX_SHRINK = 200
 
 #: The live points' principal axes are recomputed when log X has dropped by this many nats.
 _SHAPE_UPDATE = 0.5
+#: Smallest adapted probability of a move type.
+_MIN_WEIGHT = 0.1
+#: A coordinate move brackets the whole box edge when it is at most this many slice widths long.
+_BOX_BRACKET = 4.0
+#: The move types, in the order of the ``moves`` weights.
+MOVES = ("principal_axis", "coordinate_axis", "reflected_random_sign")
 
 _OUTSIDE_BOX = 0
 _OUTSIDE = 1
@@ -112,7 +118,9 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
             yi = y[i]
             if (yi < low[i]) | (yi > high[i]):
                 span = high[i] - low[i]
-                z = (yi - low[i]) % (2.0 * span)
+                z = abs(yi - low[i])
+                if z > 2.0 * span:
+                    z = z % (2.0 * span)
                 if z > span:
                     z = 2.0 * span - z
                 yi = low[i] + z
@@ -128,56 +136,87 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
     return _OUTSIDE, loss
 
 
+@nb.njit(cache=True, inline="always")
+def _classify_axis(kind, fp, ip, x, t, a, scale, y, low, high, threshold):
+    """Like :func:`_classify` for u = scale e_a, with y equal to x off coordinate a."""
+    ya = x[a] + t * scale
+    y[a] = ya
+    if (ya < low[a]) | (ya > high[a]):
+        return _OUTSIDE_BOX, 0.0
+    loss = value(kind, fp, ip, y)
+    if not math.isfinite(loss):
+        return _NOT_FINITE, loss
+    if loss < threshold:
+        return _INSIDE, loss
+    return _OUTSIDE, loss
+
+
+@nb.njit(cache=True, inline="always")
+def _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold):
+    if move == 1:
+        return _classify_axis(kind, fp, ip, x, t, a, u[a], y, low, high, threshold)
+    return _classify(kind, fp, ip, x, t, u, y, low, high, threshold, move == 2)
+
+
 @nb.njit(cache=True, parallel=True)
 def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n_steps, move_cdf,
-                  axes, coord_scale, widths, new_x, new_loss, n_evals, counts, bad):
-    """Replace k points: chain c walks from a random pool point with slice steps along lines.
+                  axes, coord_scale, widths, new_x, new_loss, counts, bad):
+    """Replace k points: chain c walks from a random pool point by slice steps along lines.
 
     pool (m, d) holds the surviving live points (all with loss < threshold).
-    A step's move type is drawn from the cumulative probabilities ``move_cdf``:
-    0, a principal axis of the live points, ``axes[j]`` (j uniform; the rows
-    are sqrt(mu_j) v_j for the covariance's eigenpairs); 1, the direction
-    u_i = +-coord_scale[i] with independent random signs, along a path
-    reflected at the box walls (a billiard); 2, the difference of two distinct
-    pool rows. ``widths[type]`` is the initial bracket in units of u; for
-    types 0 and 2 the box walls reject. Outputs per chain: the new point and
-    its loss, the number of L evaluations and, per type, [steps, shrinkage
-    proposals, stepping-out expansions] in ``counts[c, type, :]``;
-    ``bad[c] = 1`` (new_x[c] the offending point, new_loss[c] its loss) if L
-    was not finite somewhere.
+    Each step draws its move type from the cumulative probabilities
+    ``move_cdf`` (see ``MOVES``): 0, a principal axis ``axes[j]`` (j uniform);
+    1, a coordinate axis e_i (i uniform) times ``coord_scale[i]``; 2, the
+    direction u_i = +-coord_scale[i] with independent random signs, along the
+    path reflected at the box walls. ``widths[type]`` is the initial bracket
+    in units of u; for types 0 and 1 the box walls reject. Outputs per chain:
+    the new point and its loss; ``counts[c, type]`` = [steps, shrinkage
+    proposals, stepping-out expansions, L evaluations]; ``jumps[c, type]`` =
+    sum over steps of (loss after - loss before)^2; ``bad[c] = 1`` (new_x[c]
+    the offending point, new_loss[c] its loss) if L was not finite somewhere.
     """
     m, d = pool.shape
     k = new_x.shape[0]
     n_words = (d + 31) // 32
     for c in nb.prange(k):
         st = states[c]
-        r = np.empty(5)
+        r = np.empty(4)
         r1 = np.empty(1)
         words = np.empty(n_words)
         x = np.empty(d)
         y = np.empty(d)
         u = np.zeros(d)
+        z = np.empty(d)
         uniforms(st, r1)
         s = min(int(r1[0] * m), m - 1)
         for i in range(d):
             x[i] = pool[s, i]
         lx = pool_loss[s]
-        evals = 0
         failed = False
         lv = 0.0
-        for t in range(counts.shape[1]):
-            for i in range(3):
+        a = 0
+        for t in range(3):
+            for i in range(6):
                 counts[c, t, i] = 0
         for _ in range(n_steps):
             uniforms(st, r)
             move = 0
-            while move < 2 and r[4] >= move_cdf[move]:
+            while move < 2 and r[3] >= move_cdf[move]:
                 move += 1
             if move == 0:
+                standard_normals(st, z)
+                for i in range(d):
+                    u[i] = 0.0
+                for a in range(d):
+                    za = z[a]
+                    for i in range(d):
+                        u[i] += za * axes[a, i]
+            elif move == 1:
                 a = min(int(r[0] * d), d - 1)
                 for i in range(d):
-                    u[i] = axes[a, i]
-            elif move == 1:
+                    u[i] = 0.0
+                u[a] = coord_scale[a]
+            else:
                 uniforms(st, words)
                 for w in range(n_words):
                     bits = np.uint64(words[w] * 4294967296.0)
@@ -186,29 +225,30 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
                             u[i] = -coord_scale[i]
                         else:
                             u[i] = coord_scale[i]
-            else:
-                a = min(int(r[0] * m), m - 1)
-                b = min(int(r[1] * (m - 1)), m - 2)
-                if b >= a:
-                    b += 1
-                for i in range(d):
-                    u[i] = pool[a, i] - pool[b, i]
-            reflect = move == 1
             width = widths[move]
             counts[c, move, 0] += 1
-            lo = -width * r[2]
-            hi = lo + width
-            # stepping out with budget _MAX_EXPAND split at random (Neal 2003, fig. 3)
-            j = int(_MAX_EXPAND * r[3])
-            jr = _MAX_EXPAND - 1 - j
+            if move == 1:
+                for i in range(d):
+                    y[i] = x[i]
+            if move == 1 and high[a] - low[a] <= _BOX_BRACKET * width * u[a]:
+                # the whole box edge along e_a is the bracket: no stepping out
+                lo = (low[a] - x[a]) / u[a]
+                hi = (high[a] - x[a]) / u[a]
+                j = jr = 0
+                counts[c, move, 4] += 1
+                box_bracket = True
+            else:
+                lo = -width * r[1]
+                hi = lo + width
+                # stepping out, budget _MAX_EXPAND split at random (Neal 2003, fig. 3)
+                j = int(_MAX_EXPAND * r[2])
+                jr = _MAX_EXPAND - 1 - j
+                box_bracket = False
             while j > 0:
-                status, lv = _classify(kind, fp, ip, x, lo, u, y, low, high, threshold, reflect)
-                if status != _OUTSIDE_BOX:
-                    evals += 1
-                if status == _NOT_FINITE:
-                    failed = True
-                    break
+                status, lv = _test(kind, fp, ip, move, x, lo, u, a, y, low, high, threshold)
+                counts[c, move, 3] += status != _OUTSIDE_BOX
                 if status != _INSIDE:
+                    failed = status == _NOT_FINITE
                     break
                 lo -= width
                 j -= 1
@@ -216,33 +256,32 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             if failed:
                 break
             while jr > 0:
-                status, lv = _classify(kind, fp, ip, x, hi, u, y, low, high, threshold, reflect)
-                if status != _OUTSIDE_BOX:
-                    evals += 1
-                if status == _NOT_FINITE:
-                    failed = True
-                    break
+                status, lv = _test(kind, fp, ip, move, x, hi, u, a, y, low, high, threshold)
+                counts[c, move, 3] += status != _OUTSIDE_BOX
                 if status != _INSIDE:
+                    failed = status == _NOT_FINITE
                     break
                 hi += width
                 jr -= 1
                 counts[c, move, 2] += 1
             if failed:
                 break
-            # shrinkage (Neal 2003, fig. 5)
+            # shrinkage (Neal 2003, fig. 5); t = 0 is inside, so it ends
             for _s in range(_MAX_SHRINK):
                 uniforms(st, r1)
                 t = lo + r1[0] * (hi - lo)
-                status, lv = _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect)
-                if status != _OUTSIDE_BOX:
-                    evals += 1
-                counts[c, move, 1] += 1
+                status, lv = _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold)
+                counts[c, move, 3] += status != _OUTSIDE_BOX
+                counts[c, move, 5 if box_bracket else 1] += 1
                 if status == _NOT_FINITE:
                     failed = True
                     break
                 if status == _INSIDE:
-                    for i in range(d):
-                        x[i] = y[i]
+                    if move == 1:
+                        x[a] = y[a]
+                    else:
+                        for i in range(d):
+                            x[i] = y[i]
                     lx = lv
                     break
                 if t < 0.0:
@@ -260,7 +299,6 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             for i in range(d):
                 new_x[c, i] = x[i]
             new_loss[c] = lx
-        n_evals[c] = evals
 
 
 # --- results -------------------------------------------------------------------
@@ -290,8 +328,11 @@ class NestedInfo(NamedTuple):
         Standard error of log X there (sqrt of the summed shrinkage variances).
     depth_stderr_rule : float
         sqrt(depth / n_live), Skilling's rule of thumb for the same error.
-    slice_width : float
-        Final bracket width w, in units of |x_a - x_b|.
+    slice_widths : tuple of 3 floats
+        Final initial-bracket widths w of the move types ``MOVES``, in units
+        of each type's direction vector.
+    move_weights : tuple of 3 floats
+        Final probabilities of the move types ``MOVES``.
     stop_reason : str
         "eps_min" (reached the requested level), "spread" (live losses within
         ``spread_rtol`` of each other), "max_depth", or "ties" (several live
@@ -308,7 +349,8 @@ class NestedInfo(NamedTuple):
     depth: float
     depth_stderr: float
     depth_stderr_rule: float
-    slice_width: float
+    slice_widths: tuple
+    move_weights: tuple
     stop_reason: str
 
 
@@ -396,11 +438,24 @@ def _box(bounds, d):
 
 
 def _live_shape(pool):
-    """Principal axes sqrt(mu_j) v_j (rows) and per-coordinate standard deviations of the pool."""
+    """The live points' shape: principal factor, coordinate spreads and axis reach.
+
+    Returns ``axes`` (rows sqrt(mu_j) v_j for the eigenpairs of the sample
+    covariance S, so that z @ axes has covariance S), the per-coordinate
+    standard deviations, and ``reach`` = mean_i 1 / (S_ii (S^-1)_ii), the mean
+    squared ratio of a coordinate's conditional to its marginal spread (1 when
+    the live points are uncorrelated, ~ 1/condition number for a thin rotated
+    ellipsoid), corrected for the bias (m - d - 1)/m of a sample covariance
+    from m points.
+    """
+    m, d = pool.shape
     cov = np.atleast_2d(np.cov(pool, rowvar=False))
     mu, v = np.linalg.eigh(cov)
-    scale = np.sqrt(np.maximum(mu, mu.max() * 1e-300))
-    return np.ascontiguousarray((v * scale).T), np.sqrt(np.diag(cov)).copy()
+    mu = np.maximum(mu, mu.max() * 1e-300)
+    diag = np.diag(cov).copy()
+    precision_diag = (v * v / mu).sum(axis=1)
+    reach = float(np.mean(1.0 / (diag * precision_diag))) * m / max(m - d - 1, 1)
+    return np.ascontiguousarray((v * np.sqrt(mu)).T), np.sqrt(diag), min(reach, 1.0)
 
 
 def _not_finite_error(x, loss):
@@ -410,7 +465,7 @@ def _not_finite_error(x, loss):
 
 
 def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=None, fraction=0.1,
-                      moves=(0.5, 0.5, 0.0), max_depth=None, spread_rtol=1e-3, seed=None):
+                      moves=None, max_depth=None, spread_rtol=1e-3, seed=None):
     r"""Nested-sampling estimate of log V(eps), V(eps) = vol{x in box : L(x) <= eps}.
 
     .. math:: \log V(\varepsilon_j) = \log \mathrm{vol(box)} + \log X_j, \qquad
@@ -435,15 +490,19 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         about ``spread_rtol`` of the loss range above the lowest loss found.
         Either way at most ``max_depth`` nats of log X are explored.
     n_live : int, optional
-        Live points n >= max(2 d, 20). Default max(500, 2 d). The standard
-        error at depth D nats is about sqrt(D / n); the cost is about
-        n * D * n_steps * (a few) loss evaluations.
+        Live points n >= max(2 d, 20) (:func:`min_live_points`). Default
+        max(500, 2 d). The standard error at depth D nats is about
+        sqrt(D / n); the cost is about n D n_steps (3 to 5) loss evaluations.
     n_steps : int, optional
-        Hit-and-run slice steps per new point (default max(20, d)). Each
-        refreshes the position along one whitened direction.
+        Slice steps per new point (default max(40, d)).
     fraction : float in (0, 0.5]
         Fraction of live points replaced per iteration (k = round(fraction n),
         clipped to [1, n - d - 1]); they are replaced in parallel.
+    moves : None or three weights
+        Probabilities of the move types ``MOVES`` = (principal axis,
+        coordinate axis, reflected random-sign direction). Default (None):
+        adapted after every iteration in proportion to each type's mean
+        squared loss change per evaluation in that iteration, each kept >= 0.1.
     max_depth : float, optional
         Cap on -log X in nats (default 50 + 5 d).
     spread_rtol : float in (0, 1)
@@ -462,7 +521,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     ValueError
         For bad input (naming the parameter), if the loss is not finite
         somewhere in the box, or if ``eps_min`` lies below the lowest loss the
-        run could reach (all live points at one loss level).
+        run could resolve (more than k live points at one loss level).
     RuntimeError
         If ``eps_min`` was not reached within ``max_depth`` nats.
 
@@ -470,8 +529,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     ----------
     Skilling (2006), Bayesian Analysis 1:833; Henderson & Goggans (2014), AIP
     Conf. Proc. 1636:100 (k points per iteration); Neal (2003), Ann. Stat.
-    31:705 (slice sampling); ter Braak (2006), Stat. Comput. 16:239
-    (difference directions).
+    31:705 (slice sampling).
 
     Examples
     --------
@@ -488,16 +546,18 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     low, high = _box(bounds, d)
     if eps_min is not None:
         eps_min = _real(eps_min, "eps_min")
-    n_min = min_live_points(d)
-    n_live = max(500, 2 * d) if n_live is None else check_positive_int(n_live, "n_live", minimum=n_min)
-    n_steps = max(20, d) if n_steps is None else check_positive_int(n_steps, "n_steps")
+    n_live = max(500, 2 * d) if n_live is None else check_positive_int(n_live, "n_live",
+                                                                      minimum=min_live_points(d))
+    n_steps = max(40, d) if n_steps is None else check_positive_int(n_steps, "n_steps")
     fraction = check_positive(fraction, "fraction")
-    moves = as_finite_array(moves, "moves", shape=(3,))
-    if np.any(moves < 0) or moves.sum() <= 0:
-        raise ValueError(f"moves must be three non-negative weights, not all zero; got {moves!r}")
-    move_cdf = np.cumsum(moves) / moves.sum()
     if fraction > 0.5:
         raise ValueError(f"fraction must be in (0, 0.5], got {fraction!r}")
+    automatic = moves is None
+    if not automatic:
+        weights = as_finite_array(moves, "moves", shape=(3,))
+        if np.any(weights < 0) or weights.sum() <= 0:
+            raise ValueError(f"moves must be three non-negative weights, not all zero; got {moves!r}")
+        weights = weights / weights.sum()
     max_depth = 50.0 + 5.0 * d if max_depth is None else check_positive(max_depth, "max_depth")
     spread_rtol = check_positive(spread_rtol, "spread_rtol")
     if spread_rtol >= 1:
@@ -524,13 +584,12 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     dead_eps, dead_logx, dead_var = [], [], []
     log_x, var = 0.0, 0.0
     widths = np.ones(3)
-    depth_at_update = 0.0
-    n_accepted = n_proposals = 0
+    log_x_at_update = 0.0
+    total = np.zeros(6, dtype=np.int64)      # see _slice_chains: counts
     n_iterations = 0
     new_x = np.empty((k, d))
     new_loss = np.empty(k)
-    evals = np.empty(k, dtype=np.int64)
-    counts = np.zeros((k, 3, 3), dtype=np.int64)
+    counts = np.zeros((k, 3, 6), dtype=np.int64)
     bad = np.zeros(k, dtype=np.int64)
     while True:
         order = np.argsort(-loss, kind="stable")
@@ -546,28 +605,23 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         survivors = order[k:]
         pool = np.ascontiguousarray(x[survivors])
         pool_loss = np.ascontiguousarray(loss[survivors])
+        if n_iterations == 0 or log_x_at_update - log_x >= _SHAPE_UPDATE:
+            axes, coord_scale, reach = _live_shape(pool)
+            log_x_at_update = log_x
+            if automatic:
+                w0 = min(max(1.0 - reach, _MIN_WEIGHT), 1.0 - 2 * _MIN_WEIGHT)
+                weights = np.array([w0, 0.5 * (1.0 - w0), 0.5 * (1.0 - w0)])
         states = chain_states(ss, k, first_chain=next_chain)
         next_chain += k
-        if n_iterations == 0 or depth_at_update - log_x >= _SHAPE_UPDATE:
-            axes, coord_scale = _live_shape(pool)
-            depth_at_update = log_x
         _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, states, n_steps,
-                      move_cdf, axes, coord_scale, widths, new_x, new_loss, evals, counts, bad)
+                      np.cumsum(weights), axes, coord_scale, widths, new_x, new_loss, counts, bad)
         n_iterations += 1
-        n_evaluations += int(evals.sum())
+        per_type = counts.sum(axis=0)                     # (3, 6)
+        total += per_type.sum(axis=0)
         if bad.any():
             i = int(np.argmax(bad))
             raise _not_finite_error(new_x[i], new_loss[i])
-        steps_, props_, expands_ = counts.sum(axis=0).T
-        n_proposals += int(props_.sum())
-        n_accepted += int(steps_.sum())
-        # Adapt each w from this batch only (the next batch's moves stay exact):
-        # with stepping out, expansions per step ~ chord / w, and shrinkage
-        # draws per step ~ bracket / chord; balance 1 + expansions = draws.
-        for t in range(3):
-            if steps_[t] > 0:
-                ratio = (1.0 + expands_[t] / steps_[t]) / (props_[t] / steps_[t])
-                widths[t] = min(max(widths[t] * math.sqrt(ratio), 1e-3), 1e3)
+        _adapt_widths(per_type, widths)
         x = np.concatenate([pool, new_x])
         loss = np.concatenate([pool_loss, new_loss])
         if eps_min is not None and threshold <= eps_min:
@@ -580,36 +634,54 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
             stop_reason = "spread"
             break
 
-    depth, depth_var = -log_x, var
+    n_evaluations += int(total[3])
     if stop_reason == "max_depth" and eps_min is not None:
         raise RuntimeError(f"density_of_states did not reach eps_min={eps_min!r} within max_depth={max_depth!r} "
                            f"nats (deepest level {threshold!r}, lowest loss found {loss.min()!r}); increase "
                            "max_depth, or eps_min may lie below the minimum loss on the box")
     if stop_reason == "ties" and eps_min is not None and threshold > eps_min:
         raise ValueError(f"eps_min={eps_min!r} is below the lowest loss level the run can resolve: "
-                         f"{k + 1} or more live points share the loss {threshold!r} (a plateau of positive "
+                         f"more than {k} live points share the loss {threshold!r} (a plateau of positive "
                          "volume, or the floating-point floor)")
-    # final live points, removed one by one without replacement
+    depth, depth_var = -log_x, var
+    # the final live points, removed one by one without replacement
     order = np.argsort(-loss, kind="stable")
     inc_live = 1.0 / (n - np.arange(n))
     dead_eps.append(loss[order])
     dead_logx.append(log_x - np.cumsum(inc_live))
     dead_var.append(var + np.cumsum(inc_live * inc_live))
 
-    eps = np.concatenate(dead_eps)[::-1]
+    eps = np.concatenate(dead_eps)[::-1]          # increasing
     logx = np.concatenate(dead_logx)[::-1]
     v = np.concatenate(dead_var)[::-1]
-    # Equal levels (ties): V(eps) counts every tied point, i.e. the largest X.
+    # Tied levels: V(eps) counts every tied point, i.e. takes the largest X.
     eps, first = np.unique(eps, return_index=True)
     last = np.r_[first[1:], logx.size] - 1
     logx, v = logx[last], v[last]
     log_box = float(np.sum(np.log(high - low)))
     info = NestedInfo(n_live=n, n_replace=k, n_steps=n_steps, n_iterations=n_iterations,
                       n_evaluations=n_evaluations,
-                      acceptance=n_accepted / n_proposals if n_proposals else float("nan"),
-                      depth=depth, depth_stderr=math.sqrt(depth_var), depth_stderr_rule=math.sqrt(depth / n),
-                      slice_width=tuple(widths), stop_reason=stop_reason)
+                      acceptance=float(total[0] / (total[1] + total[5])),
+                      depth=float(depth), depth_stderr=math.sqrt(depth_var),
+                      depth_stderr_rule=math.sqrt(depth / n), slice_widths=tuple(widths.tolist()),
+                      move_weights=tuple(weights.tolist()), stop_reason=stop_reason)
     return DensityOfStates(eps, log_box + logx, np.sqrt(v), log_box, info)
+
+
+def _adapt_widths(per_type, widths):
+    """Tune the slice widths in place from one batch's counts (see :func:`_slice_chains`).
+
+    With stepping out, expansions per step grow like chord / w and shrinkage
+    draws like bracket / chord; w moves towards 1 + expansions = draws. Only
+    past batches are used, so every batch's moves leave the uniform law
+    invariant.
+    """
+    steps, proposals, expansions, _, box_steps, _ = per_type.T.astype(float)
+    steps = steps - box_steps           # steps that stepped out
+    for t in range(3):
+        if steps[t] > 0:
+            ratio = (1.0 + expansions[t] / steps[t]) / (proposals[t] / steps[t])
+            widths[t] = min(max(widths[t] * math.sqrt(ratio), 1e-6), 1e6)
 
 
 def _real(value, name):
@@ -692,7 +764,7 @@ class DosBenchmark(NamedTuple):
         return self.estimate.value - self.exact
 
 
-def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=(0.5, 0.5, 0.0)):
+def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=None):
     """Time :func:`density_of_states` on an ill-conditioned ellipsoid in a cube.
 
     Case: L(x) = 1/2 sum_i lam_i x_i^2 with lam log-spaced in [1, 100]
