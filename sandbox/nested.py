@@ -61,7 +61,7 @@ from models.kernels import value
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive, check_positive_int
 from sandbox.estimate import Estimate
-from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
+from sandbox.streams import chain_states, seed_sequence, uniforms
 
 __all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",
            "RepeatSpread", "repeat_spread", "DosBenchmark", "benchmark_dos"]
@@ -72,14 +72,15 @@ MIN_LIVE = 20
 _MAX_EXPAND = 32
 _MAX_SHRINK = 200
 
-#: The live points' principal axes are recomputed when log X has dropped by this many nats.
+#: The live points' coordinate spreads and move weights are recomputed when log X has
+#: dropped by this many nats.
 _SHAPE_UPDATE = 0.5
 #: Smallest adapted probability of a move type.
 _MIN_WEIGHT = 0.1
 #: A coordinate move brackets the whole box edge when it is at most this many slice widths long.
 _BOX_BRACKET = 4.0
 #: The move types, in the order of the ``moves`` weights.
-MOVES = ("principal_axis", "coordinate_axis", "reflected_random_sign")
+MOVES = ("live_point_difference", "coordinate_axis", "reflected_random_sign")
 
 _OUTSIDE_BOX = 0
 _OUTSIDE = 1
@@ -160,19 +161,19 @@ def _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold):
 
 @nb.njit(cache=True, parallel=True)
 def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n_steps, move_cdf,
-                  axes, coord_scale, widths, new_x, new_loss, counts, bad):
+                  coord_scale, widths, new_x, new_loss, counts, bad):
     """Replace k points: chain c walks from a random pool point by slice steps along lines.
 
     pool (m, d) holds the surviving live points (all with loss < threshold).
     Each step draws its move type from the cumulative probabilities
-    ``move_cdf`` (see ``MOVES``): 0, a principal axis ``axes[j]`` (j uniform);
-    1, a coordinate axis e_i (i uniform) times ``coord_scale[i]``; 2, the
+    ``move_cdf`` (see ``MOVES``): 0, the difference pool[a] - pool[b] of two
+    distinct pool points (ter Braak 2006); 1, a coordinate axis e_i (i uniform) times ``coord_scale[i]``; 2, the
     direction u_i = +-coord_scale[i] with independent random signs, along the
     path reflected at the box walls. ``widths[type]`` is the initial bracket
     in units of u; for types 0 and 1 the box walls reject. Outputs per chain:
     the new point and its loss; ``counts[c, type]`` = [steps, shrinkage
-    proposals, stepping-out expansions, L evaluations]; ``jumps[c, type]`` =
-    sum over steps of (loss after - loss before)^2; ``bad[c] = 1`` (new_x[c]
+    proposals, stepping-out expansions, L evaluations, whole-edge brackets,
+    shrinkage proposals within them]; ``bad[c] = 1`` (new_x[c]
     the offending point, new_loss[c] its loss) if L was not finite somewhere.
     """
     m, d = pool.shape
@@ -186,7 +187,6 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
         x = np.empty(d)
         y = np.empty(d)
         u = np.zeros(d)
-        z = np.empty(d)
         uniforms(st, r1)
         s = min(int(r1[0] * m), m - 1)
         for i in range(d):
@@ -204,13 +204,12 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             while move < 2 and r[3] >= move_cdf[move]:
                 move += 1
             if move == 0:
-                standard_normals(st, z)
+                # difference of two distinct pool points: covariance 2 S, O(d)
+                ia = min(int(r[0] * m), m - 1)
+                ib = min(int(r[3] * (m - 1) / move_cdf[0]), m - 2)
+                ib += ib >= ia
                 for i in range(d):
-                    u[i] = 0.0
-                for a in range(d):
-                    za = z[a]
-                    for i in range(d):
-                        u[i] += za * axes[a, i]
+                    u[i] = pool[ia, i] - pool[ib, i]
             elif move == 1:
                 a = min(int(r[0] * d), d - 1)
                 for i in range(d):
@@ -324,10 +323,14 @@ class NestedInfo(NamedTuple):
         per proposal (1 means every first draw landed in the set).
     depth : float
         -log X at the last threshold, in nats: log vol(box) - log V(eps_stop).
+        This is the information H (Kullback-Leibler divergence of the uniform
+        law on the deepest sublevel set from the uniform law on the box) that
+        sets the cost and the error of nested sampling (Skilling 2006, sec. 9).
     depth_stderr : float
         Standard error of log X there (sqrt of the summed shrinkage variances).
     depth_stderr_rule : float
-        sqrt(depth / n_live), Skilling's rule of thumb for the same error.
+        sqrt(H / n_live) with H = depth, Skilling's rule of thumb for the same
+        error; :func:`repeat_spread` gives the empirical one.
     slice_widths : tuple of 3 floats
         Final initial-bracket widths w of the move types ``MOVES``, in units
         of each type's direction vector.
@@ -438,11 +441,10 @@ def _box(bounds, d):
 
 
 def _live_shape(pool):
-    """The live points' shape: principal factor, coordinate spreads and axis reach.
+    """The live points' shape: coordinate spreads and axis reach.
 
-    Returns ``axes`` (rows sqrt(mu_j) v_j for the eigenpairs of the sample
-    covariance S, so that z @ axes has covariance S), the per-coordinate
-    standard deviations, and ``reach`` = mean_i 1 / (S_ii (S^-1)_ii), the mean
+    Returns the per-coordinate standard deviations sqrt(S_ii) of the sample
+    covariance S, and ``reach`` = mean_i 1 / (S_ii (S^-1)_ii), the mean
     squared ratio of a coordinate's conditional to its marginal spread (1 when
     the live points are uncorrelated, ~ 1/condition number for a thin rotated
     ellipsoid), corrected for the bias (m - d - 1)/m of a sample covariance
@@ -455,7 +457,7 @@ def _live_shape(pool):
     diag = np.diag(cov).copy()
     precision_diag = (v * v / mu).sum(axis=1)
     reach = float(np.mean(1.0 / (diag * precision_diag))) * m / max(m - d - 1, 1)
-    return np.ascontiguousarray((v * np.sqrt(mu)).T), np.sqrt(diag), min(reach, 1.0)
+    return np.sqrt(diag), min(reach, 1.0)
 
 
 def _not_finite_error(x, loss):
@@ -494,15 +496,23 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         max(500, 2 d). The standard error at depth D nats is about
         sqrt(D / n); the cost is about n D n_steps (3 to 5) loss evaluations.
     n_steps : int, optional
-        Slice steps per new point (default max(40, d)).
+        Slice steps per new point (default max(40, 3 d)). Hit-and-run needs
+        O(d) steps to forget its starting point: with too few the new points
+        stay correlated with the survivors and log V comes out too large
+        (about +12 nats at d = 50 for a rotated ellipsoid of condition
+        number 100 with 50 steps, none with 150). PolyChord uses 5 d
+        (Handley et al. 2015, MNRAS 453:4384).
     fraction : float in (0, 0.5]
         Fraction of live points replaced per iteration (k = round(fraction n),
         clipped to [1, n - d - 1]); they are replaced in parallel.
     moves : None or three weights
-        Probabilities of the move types ``MOVES`` = (principal axis,
+        Probabilities of the move types ``MOVES`` = (difference of two live points,
         coordinate axis, reflected random-sign direction). Default (None):
-        adapted after every iteration in proportion to each type's mean
-        squared loss change per evaluation in that iteration, each kept >= 0.1.
+        set from the live points' shape each time log X has dropped by half
+        a nat: the difference move gets 1 - reach (clipped to [0.1, 0.8]),
+        where reach = mean_i 1 / (S_ii (S^-1)_ii) is 1 for uncorrelated live
+        points (coordinate moves are then as good) and about 1/condition
+        number for a thin rotated ellipsoid; the other two share the rest.
     max_depth : float, optional
         Cap on -log X in nats (default 50 + 5 d).
     spread_rtol : float in (0, 1)
@@ -548,7 +558,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         eps_min = _real(eps_min, "eps_min")
     n_live = max(500, 2 * d) if n_live is None else check_positive_int(n_live, "n_live",
                                                                       minimum=min_live_points(d))
-    n_steps = max(40, d) if n_steps is None else check_positive_int(n_steps, "n_steps")
+    n_steps = max(40, 3 * d) if n_steps is None else check_positive_int(n_steps, "n_steps")
     fraction = check_positive(fraction, "fraction")
     if fraction > 0.5:
         raise ValueError(f"fraction must be in (0, 0.5], got {fraction!r}")
@@ -606,7 +616,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         pool = np.ascontiguousarray(x[survivors])
         pool_loss = np.ascontiguousarray(loss[survivors])
         if n_iterations == 0 or log_x_at_update - log_x >= _SHAPE_UPDATE:
-            axes, coord_scale, reach = _live_shape(pool)
+            coord_scale, reach = _live_shape(pool)
             log_x_at_update = log_x
             if automatic:
                 w0 = min(max(1.0 - reach, _MIN_WEIGHT), 1.0 - 2 * _MIN_WEIGHT)
@@ -614,7 +624,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         states = chain_states(ss, k, first_chain=next_chain)
         next_chain += k
         _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, states, n_steps,
-                      np.cumsum(weights), axes, coord_scale, widths, new_x, new_loss, counts, bad)
+                      np.cumsum(weights), coord_scale, widths, new_x, new_loss, counts, bad)
         n_iterations += 1
         per_type = counts.sum(axis=0)                     # (3, 6)
         total += per_type.sum(axis=0)
