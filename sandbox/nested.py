@@ -73,7 +73,8 @@ _MAX_EXPAND = 32
 _MAX_SHRINK = 200
 
 #: The live points' coordinate spreads and move weights are recomputed when log X has
-#: dropped by this many nats.
+#: dropped by max(_SHAPE_UPDATE, d / 20) nats: their linear size has then shrunk by at most
+#: about exp(-1/20), 5 %, and the slice widths adapt in between.
 _SHAPE_UPDATE = 0.5
 #: Smallest adapted probability of a move type.
 _MIN_WEIGHT = 0.1
@@ -440,24 +441,71 @@ def _box(bounds, d):
     return np.ascontiguousarray(low, dtype=float), np.ascontiguousarray(high, dtype=float)
 
 
+@nb.njit(cache=True)
 def _live_shape(pool):
     """The live points' shape: coordinate spreads and axis reach.
 
     Returns the per-coordinate standard deviations sqrt(S_ii) of the sample
-    covariance S, and ``reach`` = mean_i 1 / (S_ii (S^-1)_ii), the mean
-    squared ratio of a coordinate's conditional to its marginal spread (1 when
-    the live points are uncorrelated, ~ 1/condition number for a thin rotated
-    ellipsoid), corrected for the bias (m - d - 1)/m of a sample covariance
-    from m points.
+    covariance S, and ``reach`` = mean_i 1 / (S_ii (S^-1)_ii) = mean_i
+    1 / (R^-1)_ii, R the correlation matrix: the mean squared ratio of a
+    coordinate's conditional to its marginal spread (1 when the live points
+    are uncorrelated, ~ 1/condition number for a thin rotated ellipsoid),
+    corrected for the bias (m - d - 1)/m of a sample covariance from m points.
+
+    Plain loops (Cholesky factor of R, jittered by 1e-12, then the squared
+    column norms of its inverse) rather than BLAS: OpenBLAS worker threads
+    left spinning after a threaded call take the cores from the numba
+    threads of the next batch (a 3x slowdown on 2 cores).
     """
     m, d = pool.shape
-    cov = np.atleast_2d(np.cov(pool, rowvar=False))
-    mu, v = np.linalg.eigh(cov)
-    mu = np.maximum(mu, mu.max() * 1e-300)
-    diag = np.diag(cov).copy()
-    precision_diag = (v * v / mu).sum(axis=1)
-    reach = float(np.mean(1.0 / (diag * precision_diag))) * m / max(m - d - 1, 1)
-    return np.sqrt(diag), min(reach, 1.0)
+    mean = np.zeros(d)
+    for r in range(m):
+        for i in range(d):
+            mean[i] += pool[r, i]
+    mean /= m
+    cov = np.zeros((d, d))
+    u = np.empty(d)
+    for r in range(m):
+        for i in range(d):
+            u[i] = pool[r, i] - mean[i]
+        for i in range(d):
+            ui = u[i]
+            for j in range(i + 1):
+                cov[i, j] += ui * u[j]
+    spread = np.empty(d)
+    for i in range(d):
+        spread[i] = math.sqrt(cov[i, i] / (m - 1))
+    # lower Cholesky factor of the correlation matrix, in place
+    for i in range(d):
+        for j in range(i + 1):
+            cov[i, j] /= math.sqrt(cov[i, i] * cov[j, j]) if i != j else 1.0
+    for i in range(d):
+        cov[i, i] = 1.0 + 1e-12
+    for j in range(d):
+        s = cov[j, j]
+        for k in range(j):
+            s -= cov[j, k] * cov[j, k]
+        piv = math.sqrt(max(s, 1e-12))
+        cov[j, j] = piv
+        for i in range(j + 1, d):
+            s = cov[i, j]
+            for k in range(j):
+                s -= cov[i, k] * cov[j, k]
+            cov[i, j] = s / piv
+    # (R^-1)_ii = sum_k (L^-1)_{ki}^2: column i of L^-1 by forward substitution
+    reach = 0.0
+    col = np.empty(d)
+    for i in range(d):
+        total = 0.0
+        for k in range(i, d):
+            s = 1.0 if k == i else 0.0
+            for j in range(i, k):
+                s -= cov[k, j] * col[j]
+            col[k] = s / cov[k, k]
+            total += col[k] * col[k]
+        reach += 1.0 / total
+    reach = reach / d * m / max(m - d - 1, 1)
+    return spread, min(reach, 1.0)
 
 
 def _not_finite_error(x, loss):
@@ -508,8 +556,8 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     moves : None or three weights
         Probabilities of the move types ``MOVES`` = (difference of two live points,
         coordinate axis, reflected random-sign direction). Default (None):
-        set from the live points' shape each time log X has dropped by half
-        a nat: the difference move gets 1 - reach (clipped to [0.1, 0.8]),
+        set from the live points' shape each time log X has dropped by
+        max(0.5, d / 20) nats: the difference move gets 1 - reach (clipped to [0.1, 0.8]),
         where reach = mean_i 1 / (S_ii (S^-1)_ii) is 1 for uncorrelated live
         points (coordinate moves are then as good) and about 1/condition
         number for a thin rotated ellipsoid; the other two share the rest.
@@ -615,7 +663,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         survivors = order[k:]
         pool = np.ascontiguousarray(x[survivors])
         pool_loss = np.ascontiguousarray(loss[survivors])
-        if n_iterations == 0 or log_x_at_update - log_x >= _SHAPE_UPDATE:
+        if n_iterations == 0 or log_x_at_update - log_x >= max(_SHAPE_UPDATE, d / 20):
             coord_scale, reach = _live_shape(pool)
             log_x_at_update = log_x
             if automatic:
@@ -774,7 +822,7 @@ class DosBenchmark(NamedTuple):
         return self.estimate.value - self.exact
 
 
-def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=None):
+def benchmark_dos(d, *, seed=0, stderr=0.33, n_live=None, n_steps=None, fraction=0.1, moves=None):
     """Time :func:`density_of_states` on an ill-conditioned ellipsoid in a cube.
 
     Case: L(x) = 1/2 sum_i lam_i x_i^2 with lam log-spaced in [1, 100]
@@ -784,10 +832,21 @@ def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=N
 
         log V(eps) = (d/2) log(2 pi eps) - log Gamma(d/2 + 1) - 1/2 sum_i log lam_i
 
-    (CLAIMS.md, C3) applies. It lies log vol(box) - log V = 40.5 nats below
-    the box volume for d = 20 and 276 nats for d = 100. Default n_live is
-    chosen for a standard error near 0.2 nats (d = 20) and 0.4 nats (d = 100):
-    n_live = max(1000, 1.5 * depth / 0.4^2) rounded.
+    (CLAIMS.md, C3) applies. It lies H = log vol(box) - log V = 40.5 nats below
+    the box volume for d = 20 and 276 nats for d = 100.
+
+    Parameters
+    ----------
+    d : int
+        Dimension.
+    stderr : float
+        Standard error aimed at: the default ``n_live`` is H / stderr^2
+        (Skilling's sqrt(H / n)), rounded to hundreds, at least 100.
+    n_live, n_steps, fraction, moves, seed
+        As in :func:`density_of_states`, except that ``n_steps`` defaults to
+        max(40, d): the ellipsoid is axis-aligned, and the coordinate moves
+        mix it in about d steps (at d = 100, 40 steps bias log V by about
+        +2.5 nats and 100 steps do not).
 
     Returns
     -------
@@ -804,7 +863,9 @@ def benchmark_dos(d, *, seed=0, n_live=None, n_steps=None, fraction=0.1, moves=N
     exact = 0.5 * d * math.log(2.0 * math.pi * eps) - float(gammaln(0.5 * d + 1.0)) - 0.5 * float(np.sum(np.log(lam)))
     depth = d * math.log(2.0 * half) - exact
     if n_live is None:
-        n_live = int(max(1000, round(1.5 * depth / 0.16, -2)))
+        n_live = int(max(100, round(depth / check_positive(stderr, "stderr") ** 2, -2)))
+    if n_steps is None:
+        n_steps = max(40, d)
     q = Quadratic(lam)
     # warm-up: compile (or load from cache) on a tiny case
     density_of_states(Quadratic(np.ones(2)), bounds=(-1.0, 1.0), eps_min=0.1, n_live=20, n_steps=2, seed=0)
