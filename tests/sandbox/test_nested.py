@@ -8,12 +8,8 @@ chi-square law of a sample variance (for the honesty of the reported
 standard error). Random tests use a fixed seed that ``SANDBOX_TEST_SEED``
 overrides; z-score thresholds are 5 standard errors.
 """
-import json
 import math
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +23,6 @@ from sandbox.nested import MOVES, density_of_states, min_live_points, repeat_spr
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240917"))
 SIG = 5.0
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_z(est, truth, what, sig=SIG):
@@ -156,7 +151,7 @@ from models import NormalCrossing, Quadratic, random_rotation
 from sandbox.nested import density_of_states
 
 seed = int(sys.argv[1])
-out = {"threads": numba.config.NUMBA_NUM_THREADS}
+out = {"threads": numba.get_num_threads()}
 q = Quadratic(np.geomspace(1.0, 100.0, 8), rotation=random_rotation(8, seed=2))
 dos = density_of_states(q, bounds=(-1.0, 1.0), eps_min=1e-2, n_live=60, seed=seed)
 out["ellipsoid"] = dos.log_volumes.tobytes().hex() + dos.eps.tobytes().hex()
@@ -166,17 +161,8 @@ print(json.dumps(out))
 """
 
 
-def _start_with_threads(n_threads):
-    env = os.environ.copy()
-    env["NUMBA_NUM_THREADS"] = str(n_threads)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return subprocess.Popen([sys.executable, "-c", _THREAD_SCRIPT, str(SEED)], env=env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_results_are_bitwise_identical_whatever_the_numba_thread_count():
-    procs = [_start_with_threads(1), _start_with_threads(2)]
-    one, two = (json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs)
+def test_results_are_bitwise_identical_whatever_the_numba_thread_count(outputs_with_1_and_2_threads):
+    one, two = outputs_with_1_and_2_threads(_THREAD_SCRIPT, SEED)
     assert one.pop("threads") == 1 and two.pop("threads") == 2
     assert set(one) == {"ellipsoid", "normal_crossing"}
     for case in one:

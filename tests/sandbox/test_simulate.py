@@ -7,13 +7,9 @@ reject a nearby wrong prediction. The random seed is fixed and
 ``SANDBOX_TEST_SEED`` overrides it. Determinism checks are bitwise
 (DESIGN.md: chain c's trajectory is a pure function of (seed, c)).
 """
-import json
 import math
 import os
-import subprocess
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,7 +26,6 @@ from sandbox.simulate import METHODS, DivergenceError, simulate
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240601"))
 SIG = 5.0
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def z_scores(estimate, predicted):
@@ -305,23 +300,8 @@ print(json.dumps(out))
 """
 
 
-def _start_with_threads(n_threads):
-    env = os.environ.copy()
-    env["NUMBA_NUM_THREADS"] = str(n_threads)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return subprocess.Popen([sys.executable, "-c", _THREAD_SCRIPT, str(SEED)], env=env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _result(proc):
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def test_runs_are_bitwise_identical_whatever_the_numba_thread_count():
-    procs = [_start_with_threads(1), _start_with_threads(2)]
-    one, two = (_result(p) for p in procs)
+def test_runs_are_bitwise_identical_whatever_the_numba_thread_count(outputs_with_1_and_2_threads):
+    one, two = outputs_with_1_and_2_threads(_THREAD_SCRIPT, SEED)
     assert one.pop("threads") == 1 and two.pop("threads") == 2
     assert set(one) == {"dense_ula", "diagonal_ula", "mala"}
     for case in one:
