@@ -6,9 +6,9 @@ measures (DESIGN.md, "Performance"):
 - the numba simulator (:func:`sandbox.simulate`);
 - a plain numpy vectorised implementation of the same update
   (``np.random.default_rng``, in-place arrays);
-- the hardware bound: (a) generating the same number of standard normals
-  with numpy's PCG64 ziggurat called from numba code, one generator per
-  thread; (b) for the dense case, that combined with the
+- the hardware bound: (a) drawing the same standard normals from the same
+  per-chain streams (xoshiro256++ ziggurat, :mod:`sandbox.streams`) and
+  nothing else; (b) for the dense case, that combined with the
   (n_chains x d)(d x d) products alone as 1 / (1/gemm + 1/rng).
 
 Each timing is the best of ``repeats`` runs after a warm-up that compiles.
@@ -17,13 +17,13 @@ the ``dos`` section times nested sampling (:func:`run_dos_benchmarks`) and
 compares its loss evaluations per second with a tight numba loop and numpy.
 """
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
 
 from models import Quadratic, random_rotation
 from models.kernels import value
+from sandbox.streams import chain_states, standard_normals
 from sandbox.simulate import simulate
 
 __all__ = ["run_benchmarks", "run_spectra_benchmarks", "run_dos_benchmarks", "ula_numpy",
@@ -61,27 +61,25 @@ def ula_numpy(landscape, *, n_chains, n_steps, step_size, temperature, seed=0):
     return x
 
 
-@nb.njit(nogil=True, cache=True)
-def _numpy_normals(gen, out, n_total):
-    done = 0
-    while done < n_total:
-        m = min(out.size, n_total - done)
-        for i in range(m):
-            out[i] = gen.standard_normal()
-        done += m
+@nb.njit(cache=True, parallel=True)
+def _chain_normals(states, n_steps, d):
+    for c in nb.prange(states.shape[0]):
+        z = np.empty(d)
+        for _ in range(n_steps):
+            standard_normals(states[c], z)
 
 
-def rng_bound_seconds(n_normals, *, seed=0, chunk=1 << 20):
-    """Seconds for numba threads, one PCG64 Generator each, to draw ``n_normals`` normals."""
-    n_threads = nb.get_num_threads()
-    gens = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(n_threads)]
-    share = [n_normals // n_threads + (i < n_normals % n_threads) for i in range(n_threads)]
-    bufs = [np.empty(chunk) for _ in range(n_threads)]
-    _numpy_normals(gens[0], bufs[0][:16], 16)  # compile
-    with ThreadPoolExecutor(n_threads) as pool:
-        t0 = time.perf_counter()
-        list(pool.map(_numpy_normals, gens, bufs, share))
-        return time.perf_counter() - t0
+def rng_bound_seconds(n_chains, d, n_steps, *, seed=0):
+    """Seconds to draw the normals ULA needs and nothing else: n_steps blocks of d per chain.
+
+    Same per-chain xoshiro256++ streams and ziggurat as the simulator
+    (:mod:`sandbox.streams`), chains spread over the numba threads.
+    """
+    _chain_normals(chain_states(seed, 2), 1, d)  # compile
+    states = chain_states(seed, n_chains)
+    t0 = time.perf_counter()
+    _chain_normals(states, n_steps, d)
+    return time.perf_counter() - t0
 
 
 def gemm_seconds(n_chains, d, n_steps, *, seed=0):
@@ -105,7 +103,7 @@ def run_benchmarks(*, quick=False, repeats=2, print_fn=print):
         "(a) diagonal quadratic": Quadratic(lam),
         "(b) dense rotated quadratic": Quadratic(lam, rotation=random_rotation(d, seed=1)),
     }
-    t_rng = min(rng_bound_seconds(work, seed=k) for k in range(repeats))
+    t_rng = min(rng_bound_seconds(n_chains, d, n_steps, seed=k) for k in range(repeats))
     t_gemm = min(gemm_seconds(n_chains, d, n_steps, seed=k) for k in range(repeats))
     results = []
     print_fn(f"ULA, d={d}, {n_chains} chains x {n_steps} steps, {nb.get_num_threads()} threads; "
@@ -131,7 +129,7 @@ def run_benchmarks(*, quick=False, repeats=2, print_fn=print):
         print_fn(f"{name}: numba {row['numba_per_s']:.3g}/s, numpy {row['numpy_per_s']:.3g}/s, "
                  f"bound [{bound_name}] {row['bound_per_s']:.3g}/s -> numba/bound {row['numba_over_bound']:.2f}, "
                  f"numpy/bound {row['numpy_over_bound']:.2f}, numba/numpy {row['numba_over_numpy']:.2f}")
-    print_fn(f"bound parts: rng {work / t_rng:.3g} normals/s (numpy PCG64 ziggurat from numba threads), "
+    print_fn(f"bound parts: rng {work / t_rng:.3g} normals/s (the simulator's own streams, numba threads), "
              f"gemm {work / t_gemm:.3g} chain*dim*steps/s")
     return results
 

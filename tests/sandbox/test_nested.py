@@ -19,7 +19,7 @@ from scipy.stats import chi2
 
 from analysis.volume import log_normal_crossing_volume, log_sublevel_volume
 from models import NormalCrossing, Quadratic, random_rotation
-from sandbox.nested import MOVES, density_of_states, min_live_points, repeat_spread
+from sandbox.nested import MOVES, benchmark_dos, density_of_states, min_live_points, repeat_spread
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240917"))
 SIG = 5.0
@@ -127,6 +127,15 @@ def test_volumes_are_invariant_under_scaling_the_loss(k):
                                n_steps=5, seed=1)
     np.testing.assert_array_equal(scaled.eps, base.eps * 2.0**k)
     np.testing.assert_array_equal(scaled.log_volumes, base.log_volumes)
+
+
+def test_benchmark_case_is_the_exact_ellipsoid_just_inside_the_cube():
+    b = benchmark_dos(10, stderr=0.3)
+    assert b.exact == pytest.approx(log_sublevel_volume(np.logspace(0.0, 2.0, 10), 1.0), rel=1e-12)
+    exact_depth = 10 * math.log(2.0 * math.sqrt(2.0)) - b.exact      # log vol(box) - log V
+    assert b.n_live == round(exact_depth / 0.3**2, -2)
+    assert b.n_steps == 40 and b.wall_time > 0 and b.n_evaluations > b.n_live * b.n_steps
+    assert_z(b.estimate, b.exact, "benchmark ellipsoid d=10")
 
 
 # --------------------------------------------------------------------------
