@@ -330,7 +330,7 @@ def check_c3_high_d(seed, size):
     if size == "quick":
         cases = [(10, 1e4, True, 2.0, 0.05, 200), (50, 1e4, False, 2.0, 0.05, 200)]
     else:
-        cases = [(10, 1e4, True, 2.0, 0.05, 500), (50, 1e2, True, 2.0, 0.05, 300),
+        cases = [(10, 1e4, True, 2.0, 0.05, 500), (50, 1e2, True, 2.0, 0.05, 500),
                  (50, 1e4, False, 2.0, 0.05, 500), (100, 1e4, False, 1.0, 0.1, 500)]
     rows = []
     for d, cond, rotated, half, eps, n_live in cases:

@@ -549,7 +549,13 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         stay correlated with the survivors and log V comes out too large
         (about +12 nats at d = 50 for a rotated ellipsoid of condition
         number 100 with 50 steps, none with 150). PolyChord uses 5 d
-        (Handley et al. 2015, MNRAS 453:4384).
+        (Handley et al. 2015, MNRAS 453:4384). Mixing also slows when
+        n_live is small against d, since the directions then come from few
+        survivors: for a rotated ellipsoid with d = 20, condition number 100,
+        the mean error of log V over 24-32 runs was +0.50 nats with
+        n_live = 100 and 60 steps (0.6 standard errors), +0.22 with 180
+        steps and +0.07 with n_live = 400 and 60 steps. Keep n_live >= 10 d
+        where the error must stay well below the reported one.
     fraction : float in (0, 0.5]
         Fraction of live points replaced per iteration (k = round(fraction n),
         clipped to [1, n - d - 1]); they are replaced in parallel.
