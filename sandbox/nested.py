@@ -44,6 +44,14 @@ are rejected without evaluating L). The initial bracket has width
 only) so that the bracket matches the chord. Only ``L`` values are used, so any
 landscape works: non-quadratic, singular, with flat directions.
 
+Gaussian prior. With ``gaussian=(mean, std)`` instead of a box the prior is
+N(mean, diag(std^2)): the live points start as its draws, X is prior mass,
+and each slice step samples the prior density restricted to {L < L*}: the
+slice height is p(x) U, U uniform, and along the line x + t u the log
+density changes by -(a t + b t^2 / 2), a = sum_i (x_i - mean_i) u_i / std_i^2,
+b = sum_i u_i^2 / std_i^2, so points below the height are rejected before
+L is evaluated (Neal 2003, sec. 4). The result is log P(L(x) <= eps).
+
 Randomness: chain c of the sampler (c = 0..n-1 draws the initial live points,
 then the replacement chains are numbered n, n+1, ... in order of creation) draws
 only from its own stream :func:`sandbox.streams.chain_states` ``(seed, c)``,
@@ -61,7 +69,7 @@ from models.kernels import value
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive, check_positive_int
 from sandbox.estimate import Estimate
-from sandbox.streams import chain_states, seed_sequence, uniforms
+from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
 __all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",
            "RepeatSpread", "repeat_spread", "DosBenchmark", "benchmark_dos"]
@@ -83,7 +91,7 @@ _BOX_BRACKET = 4.0
 #: The move types, in the order of the ``moves`` weights.
 MOVES = ("live_point_difference", "coordinate_axis", "reflected_random_sign")
 
-_OUTSIDE_BOX = 0
+_OUTSIDE_PRIOR = 0      # outside the box, or below the Gaussian prior's slice height: L not evaluated
 _OUTSIDE = 1
 _INSIDE = 2
 _NOT_FINITE = 3
@@ -92,14 +100,18 @@ _NOT_FINITE = 3
 # --- numba kernels -------------------------------------------------------------
 
 @nb.njit(cache=True, parallel=True)
-def _initial_points(kind, fp, ip, low, width, states, x, loss):
-    """Chain c: x[c] = low + width * U, U uniform in [0, 1)^d; loss[c] = L(x[c])."""
+def _initial_points(kind, fp, ip, shift, scale, gaussian, states, x, loss):
+    """Chain c: x[c] = shift + scale * U, U uniform in [0, 1)^d (or standard
+    normal if ``gaussian``); loss[c] = L(x[c])."""
     n, d = x.shape
     for c in nb.prange(n):
         u = np.empty(d)
-        uniforms(states[c], u)
+        if gaussian:
+            standard_normals(states[c], u)
+        else:
+            uniforms(states[c], u)
         for i in range(d):
-            x[c, i] = low[i] + width[i] * u[i]
+            x[c, i] = shift[i] + scale[i] * u[i]
         loss[c] = value(kind, fp, ip, x[c])
 
 
@@ -107,7 +119,7 @@ def _initial_points(kind, fp, ip, low, width, states, x, loss):
 def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
     """Write y = x + t u, folded into the box by mirror reflection at its walls
     if ``reflect`` (the position of a billiard ball in the box), and return
-    (status, L(y)), status one of _OUTSIDE_BOX ... _NOT_FINITE."""
+    (status, L(y)), status one of _OUTSIDE_PRIOR ... _NOT_FINITE."""
     d = x.size
     outside = False
     for i in range(d):
@@ -129,7 +141,7 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
                 y[i] = yi
                 outside |= (yi < low[i]) | (yi > high[i])
     if outside:
-        return _OUTSIDE_BOX, 0.0
+        return _OUTSIDE_PRIOR, 0.0
     loss = value(kind, fp, ip, y)
     if not math.isfinite(loss):
         return _NOT_FINITE, loss
@@ -144,7 +156,7 @@ def _classify_axis(kind, fp, ip, x, t, a, scale, y, low, high, threshold):
     ya = x[a] + t * scale
     y[a] = ya
     if (ya < low[a]) | (ya > high[a]):
-        return _OUTSIDE_BOX, 0.0
+        return _OUTSIDE_PRIOR, 0.0
     loss = value(kind, fp, ip, y)
     if not math.isfinite(loss):
         return _NOT_FINITE, loss
@@ -154,24 +166,32 @@ def _classify_axis(kind, fp, ip, x, t, a, scale, y, low, high, threshold):
 
 
 @nb.njit(cache=True, inline="always")
-def _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold):
+def _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold, prior_lin, prior_quad, slice_gap):
+    # Gaussian prior: log p(x + t u) - log p(x) = -(prior_lin t + prior_quad t^2 / 2) must stay
+    # above log(height / p(x)) = -slice_gap (Neal 2003, sec. 4); for the box prior slice_gap = inf
+    if prior_lin * t + 0.5 * prior_quad * t * t >= slice_gap:
+        return _OUTSIDE_PRIOR, 0.0
     if move == 1:
         return _classify_axis(kind, fp, ip, x, t, a, u[a], y, low, high, threshold)
     return _classify(kind, fp, ip, x, t, u, y, low, high, threshold, move == 2)
 
 
 @nb.njit(cache=True, parallel=True)
-def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n_steps, move_cdf,
-                  coord_scale, widths, new_x, new_loss, counts, bad):
+def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, prior_mean, prior_precision, states,
+                  n_steps, move_cdf, coord_scale, widths, new_x, new_loss, counts, bad):
     """Replace k points: chain c walks from a random pool point by slice steps along lines.
 
     pool (m, d) holds the surviving live points (all with loss < threshold).
     Each step draws its move type from the cumulative probabilities
     ``move_cdf`` (see ``MOVES``): 0, the difference pool[a] - pool[b] of two
-    distinct pool points (ter Braak 2006); 1, a coordinate axis e_i (i uniform) times ``coord_scale[i]``; 2, the
-    direction u_i = +-coord_scale[i] with independent random signs, along the
-    path reflected at the box walls. ``widths[type]`` is the initial bracket
-    in units of u; for types 0 and 1 the box walls reject. Outputs per chain:
+    distinct pool points (ter Braak 2006); 1, a coordinate axis e_i (i
+    uniform) times ``coord_scale[i]``; 2, the direction u_i = +-coord_scale[i]
+    with independent random signs, along the path reflected at the box
+    walls. ``widths[type]`` is the initial bracket in units of u; for types 0
+    and 1 the box walls reject. With a Gaussian prior (``prior_precision``
+    > 0, the box infinite) each step is a slice step on the prior density
+    restricted to {L < threshold}: a point below the slice height is
+    rejected before L is evaluated. Outputs per chain:
     the new point and its loss; ``counts[c, type]`` = [steps, shrinkage
     proposals, stepping-out expansions, L evaluations, whole-edge brackets,
     shrinkage proposals within them]; ``bad[c] = 1`` (new_x[c]
@@ -180,6 +200,7 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
     m, d = pool.shape
     k = new_x.shape[0]
     n_words = (d + 31) // 32
+    gaussian = prior_precision[0] > 0.0
     for c in nb.prange(k):
         st = states[c]
         r = np.empty(4)
@@ -225,6 +246,20 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
                             u[i] = -coord_scale[i]
                         else:
                             u[i] = coord_scale[i]
+            p_lin = p_quad = 0.0
+            gap = np.inf
+            if gaussian:
+                # the prior's log density along the line, -(p_lin t + p_quad t^2 / 2), and the
+                # slice height's gap below it, -log U ~ Exponential(1)
+                if move == 1:
+                    p_lin = (x[a] - prior_mean[a]) * prior_precision[a] * u[a]
+                    p_quad = u[a] * u[a] * prior_precision[a]
+                else:
+                    for i in range(d):
+                        p_lin += (x[i] - prior_mean[i]) * prior_precision[i] * u[i]
+                        p_quad += u[i] * u[i] * prior_precision[i]
+                uniforms(st, r1)
+                gap = -math.log1p(-r1[0])
             width = widths[move]
             counts[c, move, 0] += 1
             if move == 1:
@@ -245,8 +280,8 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
                 jr = _MAX_EXPAND - 1 - j
                 box_bracket = False
             while j > 0:
-                status, lv = _test(kind, fp, ip, move, x, lo, u, a, y, low, high, threshold)
-                counts[c, move, 3] += status != _OUTSIDE_BOX
+                status, lv = _test(kind, fp, ip, move, x, lo, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 if status != _INSIDE:
                     failed = status == _NOT_FINITE
                     break
@@ -256,8 +291,8 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             if failed:
                 break
             while jr > 0:
-                status, lv = _test(kind, fp, ip, move, x, hi, u, a, y, low, high, threshold)
-                counts[c, move, 3] += status != _OUTSIDE_BOX
+                status, lv = _test(kind, fp, ip, move, x, hi, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 if status != _INSIDE:
                     failed = status == _NOT_FINITE
                     break
@@ -270,8 +305,8 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, states, n
             for _s in range(_MAX_SHRINK):
                 uniforms(st, r1)
                 t = lo + r1[0] * (hi - lo)
-                status, lv = _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold)
-                counts[c, move, 3] += status != _OUTSIDE_BOX
+                status, lv = _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 counts[c, move, 5 if box_bracket else 1] += 1
                 if status == _NOT_FINITE:
                     failed = True
@@ -372,7 +407,8 @@ class DensityOfStates(NamedTuple):
         Standard errors of ``log_volumes`` (sqrt of the summed shrinkage
         variances; see the module docstring).
     log_box_volume : float
-        log vol(box) = sum_i log(high_i - low_i).
+        log vol(box) = sum_i log(high_i - low_i); 0 for a Gaussian prior,
+        whose ``log_volumes`` are log prior masses log P(L(x) <= eps).
     info : NestedInfo
         Diagnostics.
     """
@@ -425,20 +461,35 @@ def min_live_points(d):
     return max(2 * d, MIN_LIVE)
 
 
+def _per_coordinate(value, name, d):
+    """A finite scalar broadcast to length d, or a finite length-d array (float, contiguous)."""
+    if np.ndim(value) == 0:
+        return np.full(d, float(as_finite_array(value, name)))
+    return np.ascontiguousarray(as_finite_array(value, name, shape=(d,)), dtype=float)
+
+
 def _box(bounds, d):
     try:
         low, high = bounds
     except (TypeError, ValueError):
         raise ValueError(f"bounds must be a pair (low, high), got {bounds!r}") from None
-    low = np.broadcast_to(as_finite_array(low, "bounds"), (d,)) if np.ndim(low) == 0 else \
-        as_finite_array(low, "bounds", shape=(d,))
-    high = np.broadcast_to(as_finite_array(high, "bounds"), (d,)) if np.ndim(high) == 0 else \
-        as_finite_array(high, "bounds", shape=(d,))
+    low, high = _per_coordinate(low, "bounds", d), _per_coordinate(high, "bounds", d)
     if np.any(high <= low):
         i = int(np.argmax(high <= low))
         raise ValueError(f"bounds must satisfy low < high in every coordinate; got low={low[i]!r} >= "
                          f"high={high[i]!r} in coordinate {i}")
-    return np.ascontiguousarray(low, dtype=float), np.ascontiguousarray(high, dtype=float)
+    return low, high
+
+
+def _gaussian(gaussian, d):
+    try:
+        mean, std = gaussian
+    except (TypeError, ValueError):
+        raise ValueError(f"gaussian must be a pair (mean, std), got {gaussian!r}") from None
+    mean, std = _per_coordinate(mean, "gaussian mean", d), _per_coordinate(std, "gaussian std", d)
+    if np.any(std <= 0):
+        raise ValueError(f"gaussian std must be > 0 in every coordinate, got {std.min()!r}")
+    return mean, std
 
 
 @nb.njit(cache=True)
@@ -514,9 +565,12 @@ def _not_finite_error(x, loss):
                           "density_of_states needs a finite loss on the whole box")
 
 
-def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=None, fraction=0.1,
-                      moves=None, max_depth=None, spread_rtol=1e-3, seed=None):
+def density_of_states(landscape, *, bounds=None, gaussian=None, eps_min=None, n_live=None, n_steps=None,
+                      fraction=0.1, moves=None, max_depth=None, spread_rtol=1e-3, seed=None):
     r"""Nested-sampling estimate of log V(eps), V(eps) = vol{x in box : L(x) <= eps}.
+
+    With ``gaussian=(mean, std)`` in place of ``bounds`` it estimates the
+    Gaussian prior mass log P(L(x) <= eps), x ~ N(mean, diag(std^2)), instead.
 
     .. math:: \log V(\varepsilon_j) = \log \mathrm{vol(box)} + \log X_j, \qquad
               \log X_j = -\sum_{\text{removals}} \frac{1}{n - m}, \qquad
@@ -532,6 +586,13 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
         Any landscape; only its loss value is used. It must be finite on the box.
     bounds : (low, high)
         Box corners, scalars or length-d arrays, low < high in every coordinate.
+    gaussian : (mean, std), optional
+        Instead of ``bounds``: a Gaussian prior N(mean, diag(std^2)), scalars
+        or length-d arrays, std > 0. Live points start as draws from it; each
+        slice step then samples the prior density restricted to {L < L*}
+        (slice sampling with the prior's height, Neal 2003, sec. 4), so the
+        nested-sampling X is prior mass and ``log_volumes`` are log P(L <= eps)
+        (``log_box_volume`` = 0). Exactly one of ``bounds`` and ``gaussian``.
     eps_min : float, optional
         Deepest level wanted: the run stops at the first iteration whose
         threshold is <= eps_min. Default (None): stop when the live points'
@@ -607,7 +668,17 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     if not isinstance(landscape, Landscape):
         raise ValueError(f"landscape must be a models.Landscape, got {type(landscape).__name__}")
     d = landscape.dim
-    low, high = _box(bounds, d)
+    if (bounds is None) == (gaussian is None):
+        raise ValueError("give exactly one of bounds=(low, high) and gaussian=(mean, std)")
+    if gaussian is None:
+        low, high = _box(bounds, d)
+        shift, scale, precision = low, high - low, np.zeros(d)
+        log_box = float(np.sum(np.log(high - low)))
+    else:
+        shift, scale = _gaussian(gaussian, d)
+        low, high = np.full(d, -np.inf), np.full(d, np.inf)
+        precision = 1.0 / scale**2
+        log_box = 0.0
     if eps_min is not None:
         eps_min = _real(eps_min, "eps_min")
     n_live = max(500, 2 * d) if n_live is None else check_positive_int(n_live, "n_live",
@@ -634,7 +705,7 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     # initial live points: chains 0..n-1
     x = np.empty((n, d))
     loss = np.empty(n)
-    _initial_points(kp.kind, kp.fp, kp.ip, low, high - low, chain_states(ss, n), x, loss)
+    _initial_points(kp.kind, kp.fp, kp.ip, shift, scale, gaussian is not None, chain_states(ss, n), x, loss)
     if not np.all(np.isfinite(loss)):
         i = int(np.argmax(~np.isfinite(loss)))
         raise _not_finite_error(x[i], loss[i])
@@ -677,7 +748,8 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
                 weights = np.array([w0, 0.5 * (1.0 - w0), 0.5 * (1.0 - w0)])
         states = chain_states(ss, k, first_chain=next_chain)
         next_chain += k
-        _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, states, n_steps,
+        _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, shift, precision, states,
+                      n_steps,
                       np.cumsum(weights), coord_scale, widths, new_x, new_loss, counts, bad)
         n_iterations += 1
         per_type = counts.sum(axis=0)                     # (3, 6)
@@ -722,7 +794,6 @@ def density_of_states(landscape, *, bounds, eps_min=None, n_live=None, n_steps=N
     eps, first = np.unique(eps, return_index=True)
     last = np.r_[first[1:], logx.size] - 1
     logx, v = logx[last], v[last]
-    log_box = float(np.sum(np.log(high - low)))
     info = NestedInfo(n_live=n, n_replace=k, n_steps=n_steps, n_iterations=n_iterations,
                       n_evaluations=n_evaluations,
                       acceptance=float(total[0] / (total[1] + total[5])),
@@ -787,11 +858,12 @@ class RepeatSpread(NamedTuple):
     ratio: np.ndarray
 
 
-def repeat_spread(landscape, eps, *, bounds, n_repeats=8, seed=None, **options):
+def repeat_spread(landscape, eps, *, bounds=None, n_repeats=8, seed=None, **options):
     """Run :func:`density_of_states` ``n_repeats`` times with independent seeds.
 
     The seeds are ``SeedSequence(seed).spawn(n_repeats)``; ``options`` go to
-    :func:`density_of_states` (``eps_min`` defaults to ``min(eps)``).
+    :func:`density_of_states` (``eps_min`` defaults to ``min(eps)``; pass
+    ``gaussian=(mean, std)`` there instead of ``bounds`` for a Gaussian prior).
     Returns a :class:`RepeatSpread`: the empirical spread of log V(eps) over the
     runs beside the reported standard error.
     """

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.stats import chi2
+from scipy.stats import chi2, ncx2
 
 from analysis.volume import log_normal_crossing_volume, log_sublevel_volume
 from models import NormalCrossing, Quadratic, random_rotation
@@ -79,6 +79,27 @@ def test_asymmetric_box_clips_the_set():
     assert_z(dos.log_volume(eps), 0.5 * np.log(2.0 * eps), "half line")
     top = dos.log_volume(10.0)
     assert top.value == pytest.approx(math.log(3.0)) and top.stderr == pytest.approx(1.0 / 100)
+
+
+@pytest.mark.parametrize("d, c, std", [(1, 1.0, 1.0), (6, 2.0, 0.5)])
+def test_gaussian_prior_mass_is_the_chi_square_law(d, c, std):
+    # x ~ N(0, std^2 I), L = c |x|^2 / 2: P(L <= eps) = P(chi^2_d <= 2 eps / (c std^2))
+    eps = np.array([1.0, 0.1, 1e-2, 1e-3])
+    dos = density_of_states(Quadratic(c * np.ones(d)), gaussian=(0.0, std), eps_min=1e-3, n_live=200,
+                            seed=SEED)
+    assert dos.log_box_volume == 0.0
+    assert_z(dos.log_volume(eps), chi2.logcdf(2 * eps / (c * std**2), d), f"gaussian prior d={d}")
+
+
+def test_gaussian_prior_off_centre_is_the_noncentral_chi_square_law():
+    # x ~ N(m, std^2 I), L = |x - c|^2 / 2: |x - c|^2 / std^2 is noncentral chi^2_d, nc = |m - c|^2 / std^2
+    d, std = 4, np.array([0.5, 0.5, 0.5, 0.5])
+    mean, centre = np.array([0.3, -0.2, 0.0, 0.1]), np.array([-0.4, 0.2, 0.5, 0.0])
+    eps = np.array([0.5, 0.05, 5e-3])
+    dos = density_of_states(Quadratic(np.ones(d), center=centre), gaussian=(mean, std), eps_min=5e-3,
+                            n_live=200, seed=SEED)
+    exact = ncx2.logcdf(2 * eps / std[0]**2, d, np.sum((mean - centre)**2) / std[0]**2)
+    assert_z(dos.log_volume(eps), exact, "off-centre gaussian prior")
 
 
 def test_reported_stderr_matches_the_spread_of_repeated_runs():
@@ -166,6 +187,8 @@ dos = density_of_states(q, bounds=(-1.0, 1.0), eps_min=1e-2, n_live=60, seed=see
 out["ellipsoid"] = dos.log_volumes.tobytes().hex() + dos.eps.tobytes().hex()
 dos = density_of_states(NormalCrossing([1, 2]), bounds=(-1.0, 1.0), eps_min=1e-5, n_live=40, seed=seed)
 out["normal_crossing"] = dos.log_volumes.tobytes().hex() + dos.eps.tobytes().hex()
+dos = density_of_states(q, gaussian=(0.1, 0.5), eps_min=1e-2, n_live=40, seed=seed)
+out["gaussian_prior"] = dos.log_volumes.tobytes().hex() + dos.eps.tobytes().hex()
 print(json.dumps(out))
 """
 
@@ -173,7 +196,7 @@ print(json.dumps(out))
 def test_results_are_bitwise_identical_whatever_the_numba_thread_count(outputs_with_1_and_2_threads):
     one, two = outputs_with_1_and_2_threads(_THREAD_SCRIPT, SEED)
     assert one.pop("threads") == 1 and two.pop("threads") == 2
-    assert set(one) == {"ellipsoid", "normal_crossing"}
+    assert set(one) == {"ellipsoid", "normal_crossing", "gaussian_prior"}
     for case in one:
         assert one[case] == two[case], f"{case} depends on the thread count"
 
@@ -202,6 +225,18 @@ def test_bad_bounds_are_value_errors(bounds, match):
 def test_bad_options_are_value_errors(options, match):
     with pytest.raises(ValueError, match=match):
         density_of_states(Quadratic(np.ones(30)), bounds=(-1.0, 1.0), **options)
+
+
+@pytest.mark.parametrize("options, match", [({}, "exactly one"),
+                                            ({"bounds": (-1.0, 1.0), "gaussian": (0.0, 1.0)}, "exactly one"),
+                                            ({"gaussian": (0.0, 0.0)}, "std must be > 0"),
+                                            ({"gaussian": (0.0, [1.0, -1.0])}, "std must be > 0"),
+                                            ({"gaussian": (np.nan, 1.0)}, "gaussian mean"),
+                                            ({"gaussian": ([0.0, 0.0, 0.0], 1.0)}, "gaussian mean"),
+                                            ({"gaussian": 1.0}, "pair")])
+def test_bad_prior_choice_is_a_value_error(options, match):
+    with pytest.raises(ValueError, match=match):
+        density_of_states(Quadratic([1.0, 1.0]), eps_min=0.1, **options)
 
 
 def test_not_a_landscape_is_a_value_error():
