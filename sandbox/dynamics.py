@@ -136,6 +136,13 @@ def affine_chains(kind, fp, ip, hessian, center, x, states, n_steps, step, noise
                         pos_trace[r, c, :] = new
         if record:
             r += 1
+        alive = False
+        for c in range(n):
+            if divergence_step[c] < 0:
+                alive = True
+                break
+        if not alive:
+            break
     for c in range(n):
         for i in range(d):
             x[c, i] = u[c // block, c % block, i] + center[i]
