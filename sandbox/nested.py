@@ -468,11 +468,16 @@ def _per_coordinate(value, name, d):
     return np.ascontiguousarray(as_finite_array(value, name, shape=(d,)), dtype=float)
 
 
-def _box(bounds, d):
+def _pair(value, name, fields):
     try:
-        low, high = bounds
+        first, second = value
     except (TypeError, ValueError):
-        raise ValueError(f"bounds must be a pair (low, high), got {bounds!r}") from None
+        raise ValueError(f"{name} must be a pair {fields}, got {value!r}") from None
+    return first, second
+
+
+def _box(bounds, d):
+    low, high = _pair(bounds, "bounds", "(low, high)")
     low, high = _per_coordinate(low, "bounds", d), _per_coordinate(high, "bounds", d)
     if np.any(high <= low):
         i = int(np.argmax(high <= low))
@@ -482,10 +487,7 @@ def _box(bounds, d):
 
 
 def _gaussian(gaussian, d):
-    try:
-        mean, std = gaussian
-    except (TypeError, ValueError):
-        raise ValueError(f"gaussian must be a pair (mean, std), got {gaussian!r}") from None
+    mean, std = _pair(gaussian, "gaussian", "(mean, std)")
     mean, std = _per_coordinate(mean, "gaussian mean", d), _per_coordinate(std, "gaussian std", d)
     if np.any(std <= 0):
         raise ValueError(f"gaussian std must be > 0 in every coordinate, got {std.min()!r}")
