@@ -56,16 +56,13 @@ def _diag_value(fp, d, x):
 @nb.njit(cache=True, fastmath={"reassoc", "contract"})
 def _quadratic_form(fp, off_c, off_h, d, x):
     """1/2 (x - c)^T M (x - c) with c = fp[off_c:], M = fp[off_h:] (row-major)."""
-    u = np.empty(d)
-    for j in range(d):
-        u[j] = x[j] - fp[off_c + j]
     s = 0.0
     for i in range(d):
         row = off_h + i * d
         t = 0.0
         for j in range(d):
-            t += fp[row + j] * u[j]
-        s += u[i] * t
+            t += fp[row + j] * (x[j] - fp[off_c + j])
+        s += (x[i] - fp[off_c + i]) * t
     return 0.5 * s
 
 

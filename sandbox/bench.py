@@ -239,8 +239,8 @@ def run_dos_benchmarks(*, quick=False, repeats=2, print_fn=print):
              f"{nb.get_num_threads()} threads")
     for d, stderr in cases:
         b = benchmark_dos(d, stderr=stderr)
-        q = Quadratic(np.geomspace(1.0, 100.0, d))
-        x = np.random.default_rng(0).uniform(-np.sqrt(2.0), np.sqrt(2.0), size=(1024, d))
+        q = b.landscape
+        x = np.random.default_rng(0).uniform(*b.bounds, size=(1024, d))
         n_rounds = 4096
         t_bound = min(evaluation_bound_seconds(q, x, n_rounds) for _ in range(repeats))
         t_numpy = _best_time(lambda: q.value(x), 20 * repeats)

@@ -895,6 +895,8 @@ class DosBenchmark(NamedTuple):
     depth: float
     estimate: Estimate
     exact: float
+    landscape: Landscape
+    bounds: tuple
 
     @property
     def error(self):
@@ -955,4 +957,4 @@ def benchmark_dos(d, *, seed=0, stderr=0.33, n_live=None, n_steps=None, fraction
     wall = time.perf_counter() - t0
     return DosBenchmark(d=d, n_live=n_live, n_steps=dos.info.n_steps, eps=eps, wall_time=wall,
                         n_evaluations=dos.info.n_evaluations, depth=dos.info.depth,
-                        estimate=dos.log_volume(eps), exact=exact)
+                        estimate=dos.log_volume(eps), exact=exact, landscape=q, bounds=(-half, half))
