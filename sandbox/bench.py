@@ -199,12 +199,12 @@ def run_spectra_benchmarks(*, quick=False, repeats=2, print_fn=print):
 
 
 @nb.njit(cache=True, parallel=True)
-def _evaluate_rounds(kind, fp, ip, x, n_rounds, out):
+def _evaluate_rounds(fns, params, x, n_rounds, out):
     n = x.shape[0]
     for i in nb.prange(n):
         s = 0.0
         for r in range(n_rounds):
-            s += value(kind, fp, ip, x[(i + r) % n])
+            s += value(fns, params, x[(i + r) % n])[1]
         out[i] = s
 
 
@@ -215,11 +215,11 @@ def evaluation_bound_seconds(landscape, x, n_rounds):
     sampler's do: no sampler can evaluate L faster, so this is the hardware
     bound of an evaluation-dominated sampler.
     """
-    kp = landscape.kernel_params()
+    kernel = landscape.compiled(("value",))
     out = np.empty(x.shape[0])
-    _evaluate_rounds(kp.kind, kp.fp, kp.ip, x, 1, out)  # compile
+    _evaluate_rounds(kernel.addresses, kernel.params, x, 1, out)  # compile
     t0 = time.perf_counter()
-    _evaluate_rounds(kp.kind, kp.fp, kp.ip, x, n_rounds, out)
+    _evaluate_rounds(kernel.addresses, kernel.params, x, n_rounds, out)
     return time.perf_counter() - t0
 
 
