@@ -47,7 +47,7 @@ import numba as nb
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, errors
 from numba.extending import intrinsic
 
 from models.cache import generated_dir, write_once
@@ -82,7 +82,15 @@ class CompiledLandscape(NamedTuple):
 
 @intrinsic
 def _call(typingctx, address, x, p, v, out):
-    """``(status, loss)`` of the slot at ``address`` on arrays x, p, v, out (data pointers passed)."""
+    """``(status, loss)`` of the slot at ``address`` on arrays x, p, v, out (data pointers passed).
+
+    The arrays must be C-contiguous float64 (a strided view would be read as
+    if it were contiguous): anything else is a typing error.
+    """
+    for name, arr in zip("xpvo", (x, p, v, out)):
+        if not (isinstance(arr, types.Array) and arr.dtype == types.float64 and arr.layout == "C"):
+            raise errors.TypingError(f"landscape slot argument {name} must be a C-contiguous float64 array, "
+                                     f"got {arr}")
     sig = types.Tuple((types.int64, types.float64))(address, x, p, v, out)
 
     def codegen(context, builder, signature, args):

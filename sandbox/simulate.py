@@ -229,7 +229,8 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
     on_divergence : {"warn", "raise", "ignore"}
         What to do when a chain's state or loss becomes non-finite or a
         landscape function raises (always recorded in ``Run.divergence_step``
-        and ``Run.divergence_cause``).
+        and ``Run.divergence_cause``). "ignore" also silences the
+        stability-limit warning: divergence is then expected.
     resume : Run, optional
         Continue this run: its final states and random streams, its step
         count and record numbering, its diverged chains (not advanced). Then
@@ -263,7 +264,8 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
     check_choice(on_divergence, "on_divergence", ("warn", "raise", "ignore"))
     d = landscape.dim
     noise_kind, noise_scale, factor = _noise_spec(method, noise, temperature, step, landscape)
-    _warn_if_unstable(landscape, method, step)
+    if on_divergence != "ignore":
+        _warn_if_unstable(landscape, method, step)
 
     step_offset = 0 if resume is None else _check_resume(resume, landscape, n_chains, chain_offset, x0, seed)
     first_record = step_offset // record_every if record_every else 0
