@@ -55,6 +55,7 @@ from models.cache import generated_dir, write_once
 __all__ = [
     "SLOTS", "VALUE", "GRADIENT", "VALUE_AND_GRADIENT", "HESSIAN", "HESSIAN_VECTOR", "HESSIAN_SQRT",
     "SIGNATURE", "CompiledLandscape", "compile_slots", "implementation", "register_implementation",
+    "load_generated",
     "value", "gradient", "value_and_gradient", "hessian", "hessian_vector", "hessian_sqrt_apply",
     "batch_value", "batch_gradient", "batch_hessian", "batch_hessian_vector",
 ]
@@ -273,11 +274,14 @@ def _token(function):
     return f"{py.__module__}:{py.__qualname__}"
 
 
-def load_generated(name, text):
-    """Write ``text`` as module ``name`` in the generated-code directory (once) and import it."""
+def load_generated(name, source):
+    """Import the generated module ``name``, first writing ``source`` (a str, or a callable returning
+    one, called only if the file is not yet in the generated-code directory)."""
     if name in sys.modules:
         return sys.modules[name]
-    path = write_once(generated_dir() / f"{name}.py", text)
+    path = generated_dir() / f"{name}.py"
+    if not path.exists():
+        write_once(path, source() if callable(source) else source)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
