@@ -65,7 +65,7 @@ _REFUSED = {
     ast.Tuple: "tuple", ast.List: "list", ast.Dict: "dict", ast.Set: "set",
     ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
 }
-_BINARY = {ast.Add: sympy.Add, ast.Sub: None, ast.Mult: sympy.Mul, ast.Div: None, ast.Pow: None}
+_BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _OPERATOR_HINTS = {ast.BitXor: " (use ** for powers)", ast.Mod: "", ast.FloorDiv: "", ast.MatMult: "",
                    ast.BitAnd: "", ast.BitOr: "", ast.LShift: "", ast.RShift: ""}
 
@@ -175,20 +175,40 @@ def _build(text, node, symbols, undeclared, depth):
             hint = _OPERATOR_HINTS.get(type(node.op), "")
             raise ValueError(f"expression: operator {type(node.op).__name__} is not allowed{hint}: "
                              f"{_where(text, node)}")
-        left = _build(text, node.left, symbols, undeclared, depth + 1)
-        right = _build(text, node.right, symbols, undeclared, depth + 1)
         if isinstance(node.op, ast.Pow):
+            left = _build(text, node.left, symbols, undeclared, depth + 1)
+            right = _build(text, node.right, symbols, undeclared, depth + 1)
             return _power(text, node, left, right)
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Div):
-            if right == 0:
-                raise ValueError(f"expression: division by zero: {_where(text, node)}")
-            return left / right
-        return _BINARY[type(node.op)](left, right)
+        return _chain(text, node, symbols, undeclared, depth)
     if isinstance(node, ast.Call):
         return _call(text, node, symbols, undeclared, depth)
     raise ValueError(f"expression: {type(node).__name__} is not allowed: {_where(text, node)}")
+
+
+def _chain(text, node, symbols, undeclared, depth):
+    """A left-nested chain a + b - c + ... (or a * b / c * ...) as one level, however long.
+
+    Python parses ``x0 + x1 + ... + x99`` as 99 nested BinOps; the chain is
+    walked iteratively so that sums of many terms do not count as nesting.
+    """
+    additive = isinstance(node.op, (ast.Add, ast.Sub))
+    same = (ast.Add, ast.Sub) if additive else (ast.Mult, ast.Div)
+    operands = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, same):
+        operands.append((node.op, node.right, node))
+        node = node.left
+    first = _build(text, node, symbols, undeclared, depth + 1)
+    terms = [first]
+    for op, operand, whole in reversed(operands):
+        value = _build(text, operand, symbols, undeclared, depth + 1)
+        if isinstance(op, ast.Sub):
+            value = -value
+        elif isinstance(op, ast.Div):
+            if value == 0:
+                raise ValueError(f"expression: division by zero: {_where(text, whole)}")
+            value = 1 / value
+        terms.append(value)
+    return sympy.Add(*terms) if additive else sympy.Mul(*terms)
 
 
 def _number(text, node):
