@@ -299,7 +299,9 @@ def rotations(d=st.integers(1, 6), *, proper=False):
     that Q is Haar-distributed on O(d) when G is Gaussian (Mezzadri 2007,
     "How to generate random matrices from the classical compact groups",
     Notices AMS 54:592). The zero matrix, to which G shrinks, gives the
-    identity, and so does any upper-triangular G. ``proper=True`` flips the
+    identity, and so does any upper-triangular G with a diagonal >= 0 (with
+    negative diagonal entries Q is the diagonal matrix of their signs).
+    ``proper=True`` flips the
     last column when det Q = -1, which maps Haar on O(d) to Haar on SO(d).
     Q is orthogonal to rounding (\|Q^T Q - I\| about 1e-15), well inside the
     tolerance of :class:`models.Quadratic`.
