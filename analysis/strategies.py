@@ -88,7 +88,8 @@ _QUANTILE_EDGE = 2.0**-53  # quantiles u are clipped to [edge, 1 - edge], so ppf
 # --------------------------------------------------------------------------
 
 
-def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=None, zeros=0, negatives=0):
+def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=None, zeros=0, negatives=0,
+            sort=False):
     r"""Eigenvalue vectors: log-uniform in a range, or quantiles of a law, with zeros and negatives.
 
     A spectrum of length d holds ``z`` exact zeros, ``m`` negative values and
@@ -113,7 +114,9 @@ def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=Non
     The ``m`` negative values are the nonzero values above with their sign
     flipped. Drawn counts are capped at what d leaves: ``z <= d`` (``z <= d -
     2`` when the condition range excludes 1, which needs two nonzero values)
-    and ``m <= d - z``.
+    and ``m <= d - z``. Unless ``sort=True`` the values come in an order that
+    hypothesis draws (a permutation of the ascending order, shrinking
+    towards it), so that a formula which assumes sorted input is caught.
 
     Parameters
     ----------
@@ -132,11 +135,13 @@ def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=Non
         [2^-53, 1 - 2^-53].
     zeros, negatives : int or strategy of int, optional
         Number of exact zeros and of negative values, >= 0 (default 0).
+    sort : bool, optional
+        Ascending order (default False: a drawn order).
 
     Returns
     -------
     strategy of ndarray, shape (d,)
-        Float64 eigenvalues, ascending, finite.
+        Float64 eigenvalues, finite.
 
     References
     ----------
@@ -171,14 +176,14 @@ def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=Non
                              f"leave them out when law is given (law={law!r})")
         if not callable(getattr(law, "ppf", None)):
             raise ValueError(f"law must be a frozen distribution with a ppf method, got {law!r}")
-        return _spectra(dims, zeros, negatives, None, law, 0)
+        return _spectra(dims, zeros, negatives, None, law, 0, bool(sort))
     magnitudes = _magnitude_range(low, high, condition)
     need = _nonzero_needed(magnitudes[2])
-    return _spectra(_at_least(d, dims, need, condition), zeros, negatives, magnitudes, None, need)
+    return _spectra(_at_least(d, dims, need, condition), zeros, negatives, magnitudes, None, need, bool(sort))
 
 
 @st.composite
-def _spectra(draw, dims, zeros, negatives, magnitudes, law, need):
+def _spectra(draw, dims, zeros, negatives, magnitudes, law, need, sort):
     n = draw(dims)
     n_zero = min(draw(zeros), n - need)
     k = n - n_zero
@@ -191,7 +196,8 @@ def _spectra(draw, dims, zeros, negatives, magnitudes, law, need):
         if not np.all(np.isfinite(values)):
             raise ValueError(f"law.ppf must be finite on [2**-53, 1 - 2**-53]; {law!r} gave {values.tolist()}")
     values[:n_negative] *= -1.0
-    return np.sort(np.concatenate([values, np.zeros(n_zero)]))
+    ascending = np.sort(np.concatenate([values, np.zeros(n_zero)]))
+    return ascending if sort else ascending[draw(st.permutations(range(n)))]
 
 
 def _magnitude_range(low, high, condition):
@@ -375,7 +381,7 @@ def spd_matrices(d=st.integers(1, 6), *, low=1e-2, high=1e2, condition=None):
     ...     assert 10.0 * (1 - 1e-9) <= np.linalg.cond(h) <= 100.0 * (1 + 1e-9)
     >>> test_condition()
     """
-    eigenvalues = spectra(d, low=low, high=high, condition=condition)
+    eigenvalues = spectra(d, low=low, high=high, condition=condition, sort=True)
     _check_spd_condition(low, high, condition)
     return _spd_matrices(eigenvalues)
 

@@ -53,12 +53,12 @@ def nonzero_condition(lam):
 
 # --- spectra ----------------------------------------------------------------------------------
 
-@given(st.data(), log_uniform_ranges, st.integers(1, 12), st.integers(0, 12), st.integers(0, 12))
-def test_spectra_have_the_requested_length_zeros_negatives_and_range(data, bounds, d, zeros, negatives):
+@given(st.data(), log_uniform_ranges, st.integers(1, 12), st.integers(0, 12), st.integers(0, 12), st.booleans())
+def test_spectra_have_the_requested_length_zeros_negatives_and_range(data, bounds, d, zeros, negatives, sort):
     low, high = bounds
-    lam = data.draw(spectra(d, low=low, high=high, zeros=zeros, negatives=negatives))
+    lam = data.draw(spectra(d, low=low, high=high, zeros=zeros, negatives=negatives, sort=sort))
     assert lam.shape == (d,) and lam.dtype == np.float64
-    assert np.all(np.diff(lam) >= 0)
+    assert np.all(np.diff(lam) >= 0) or not sort
     n_zero = min(zeros, d)
     assert np.sum(lam == 0) == n_zero
     assert np.sum(lam < 0) == min(negatives, d - n_zero)
@@ -95,7 +95,7 @@ def test_spectra_condition_counts_magnitudes_of_negative_values(lam):
 def test_marchenko_pastur_spectra_lie_in_the_support_with_zeros_only_in_the_atom(data, ratio, variance, d):
     mp = marchenko_pastur(ratio, variance)
     lam = data.draw(spectra(d, law=mp))
-    assert lam.shape == (d,) and np.all(np.diff(lam) >= 0)
+    assert lam.shape == (d,)
     # ppf forms x = variance ((1 + ratio) - 2 sqrt(ratio) cos theta), so it rounds by about eps variance (1 + ratio)
     inside = (mp.lower - 4 * EPS * variance * (1 + ratio) <= lam) & (lam <= mp.upper) & (lam >= 0)
     assert np.all(inside | ((lam == 0) & (mp.atom > 0)))
@@ -257,6 +257,12 @@ def test_strategies_shrink_to_the_simplest_values():
     w = find(multiwells(), lambda w: True, settings=FIND)
     assert (w.dim, w.n_wells, w.hessians.tolist(), w.depths.tolist()) == (1, 1, [[[1.0]]], [0.0])
     assert np.array_equal(find(spd_matrices(3), lambda h: True, settings=FIND), np.eye(3))
+
+
+def test_unsorted_spectra_shrink_to_ascending_order_and_any_order_is_drawn():
+    assert find(spectra(4, negatives=1, zeros=1), lambda v: True, settings=FIND).tolist() == [-1.0, 0.0, 1.0, 1.0]
+    lam = find(spectra(4, negatives=1, zeros=1), lambda v: v[0] > 0 and v[-1] < 0, settings=FIND)
+    assert sorted(lam.tolist()) == [-1.0, 0.0, 1.0, 1.0]
 
 
 def test_failing_spectra_shrink_to_powers_of_ten():
