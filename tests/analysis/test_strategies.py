@@ -362,3 +362,10 @@ def test_readme_property_test_example_runs_and_passes():
     assert "from analysis.strategies import" in code
     out = _run_python(code)
     assert out.returncode == 0, out.stderr
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(strategies, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 9 and result.failed == 0
