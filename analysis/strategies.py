@@ -18,9 +18,9 @@ exponent ``e`` a drawn float, law-distributed values are quantiles
 drawn ``v`` in (-1, 1), and rotations are the Q factor of a matrix of such
 Gaussians. Hypothesis shrinks floats towards 0 and towards integers, so a
 failing example shrinks towards eigenvalues that are powers of ten, the lower
-edge of a law, zero Gaussians and the identity rotation, small dimensions, no
-zeros or negative eigenvalues, diagonal and uncentred landscapes, and the
-first of the listed ensembles. If hypothesis's ``u`` and ``v`` were uniform,
+edge of a law, zero Gaussians and the identity rotation, small dimensions,
+ascending order, no zeros or negative eigenvalues, diagonal and uncentred
+landscapes, and the first of the listed ensembles. If hypothesis's ``u`` and ``v`` were uniform,
 the values would follow the named law exactly (inverse-CDF sampling) and the
 rotations would be Haar (Mezzadri 2007); hypothesis favours edge cases, so
 read "log-uniform", "Marchenko–Pastur" and "Haar" as the law of the map, not
@@ -71,6 +71,7 @@ __all__ = [
     "normal_crossing_exponents",
     "ENSEMBLE_KINDS",
     "ensembles",
+    "MAX_SPD_CONDITION",
 ]
 
 #: The ensembles of :mod:`models.spectra` that :func:`ensembles` can build, simplest first.
@@ -93,7 +94,7 @@ def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=Non
     r"""Eigenvalue vectors: log-uniform in a range, or quantiles of a law, with zeros and negatives.
 
     A spectrum of length d holds ``z`` exact zeros, ``m`` negative values and
-    ``d - z - m`` positive ones, in ascending order. The ``d - z`` nonzero
+    ``d - z - m`` positive ones. The ``d - z`` nonzero
     values come from one of two laws:
 
     * ``law=None`` (default): magnitudes log-uniform in [``low``, ``high``],
@@ -111,8 +112,9 @@ def spectra(d=st.integers(1, 6), *, low=None, high=None, condition=None, law=Non
       which is inverse-CDF sampling when u is uniform. A Marchenko–Pastur law
       with ratio > 1 gives exact zeros for the quantiles inside its atom.
 
-    The ``m`` negative values are the nonzero values above with their sign
-    flipped. Drawn counts are capped at what d leaves: ``z <= d`` (``z <= d -
+    The ``m`` negative values are values above with their sign flipped (with
+    a ``law`` that has mass at or below 0, a flipped value may be 0 or
+    positive). Drawn counts are capped at what d leaves: ``z <= d`` (``z <= d -
     2`` when the condition range excludes 1, which needs two nonzero values)
     and ``m <= d - z``. Unless ``sort=True`` the values come in an order that
     hypothesis draws (a permutation of the ascending order, shrinking
@@ -196,7 +198,7 @@ def _spectra(draw, dims, zeros, negatives, magnitudes, law, need, sort):
         if not np.all(np.isfinite(values)):
             raise ValueError(f"law.ppf must be finite on [2**-53, 1 - 2**-53]; {law!r} gave {values.tolist()}")
     values[:n_negative] *= -1.0
-    ascending = np.sort(np.concatenate([values, np.zeros(n_zero)]))
+    ascending = np.sort(np.concatenate([values, np.zeros(n_zero)])) + 0.0  # + 0.0 turns -0.0 into 0.0
     return ascending if sort else ascending[draw(st.permutations(range(n)))]
 
 
@@ -264,7 +266,7 @@ def standard_normals(shape):
     Each entry is :math:`\sqrt2\,\operatorname{erfinv}(v)` with v a float
     drawn in the open interval (-1, 1): the inverse CDF of N(0, 1) at
     (1 + v) / 2, so the entries are i.i.d. N(0, 1) when v is uniform. Every
-    entry is finite (\|entry\| < 8.3). This is the input of
+    entry is finite (absolute value below 8.3). This is the input of
     :meth:`models.spectra.Ensemble.from_gaussian`.
 
     Parameters
@@ -307,10 +309,10 @@ def rotations(d=st.integers(1, 6), *, proper=False):
     Notices AMS 54:592). The zero matrix, to which G shrinks, gives the
     identity, and so does any upper-triangular G with a diagonal >= 0 (with
     negative diagonal entries Q is the diagonal matrix of their signs).
-    ``proper=True`` flips the
-    last column when det Q = -1, which maps Haar on O(d) to Haar on SO(d).
-    Q is orthogonal to rounding (\|Q^T Q - I\| about 1e-15), well inside the
-    tolerance of :class:`models.Quadratic`.
+    ``proper=True`` flips the last column when det Q = -1, which maps Haar on
+    O(d) to Haar on SO(d). Q is orthogonal to rounding (the entries of
+    Q^T Q - I are about 1e-15), well inside the tolerance of
+    :class:`models.Quadratic`.
 
     Parameters
     ----------
@@ -382,7 +384,7 @@ def spd_matrices(d=st.integers(1, 6), *, low=1e-2, high=1e2, condition=None):
     >>> test_condition()
     """
     eigenvalues = spectra(d, low=low, high=high, condition=condition, sort=True)
-    _check_spd_condition(low, high, condition)
+    _check_spd_condition(*_magnitude_range(low, high, condition))
     return _spd_matrices(eigenvalues)
 
 
@@ -493,9 +495,9 @@ def multiwells(d=st.integers(1, 4), n_wells=st.integers(1, 4), *, low=1e-1, high
     """
     dims = _size_strategy(d, "d", minimum=1)
     wells = _size_strategy(n_wells, "n_wells", minimum=1)
-    _, _, checked = _magnitude_range(low, high, condition)
-    _check_spd_condition(low, high, condition)
-    dims = _at_least(d, dims, _nonzero_needed(checked), condition)
+    checked = _magnitude_range(low, high, condition)
+    _check_spd_condition(*checked)
+    dims = _at_least(d, dims, _nonzero_needed(checked[2]), condition)
     spread = check_positive(spread, "spread")
     r = as_finite_array(depths, "depths", shape=(2,))
     if not r[0] <= r[1]:

@@ -107,6 +107,12 @@ def test_spectra_take_any_frozen_law_with_a_ppf(lam):
     assert np.sum(lam == 0) >= 2 and np.all(np.abs(lam) <= 2.0)
 
 
+@given(spectra(6, law=marchenko_pastur(3.0), negatives=3))
+def test_negated_law_values_are_negative_except_the_zeros_of_the_atom(lam):
+    assert np.sum(lam < 0) + np.sum(lam == 0) >= 3 and np.sum(lam < 0) <= 3
+    assert not np.any(np.signbit(lam[lam == 0]))  # no -0.0
+
+
 @given(spectra(5, law=scipy.stats.norm(loc=3.0)))
 def test_spectra_of_a_law_with_unbounded_support_are_finite(lam):
     assert np.all(np.isfinite(lam)) and np.all(np.abs(lam - 3.0) < 8.3)
