@@ -69,6 +69,8 @@ __all__ = [
     "quadratics",
     "multiwells",
     "normal_crossing_exponents",
+    "symbolic_expressions",
+    "SYMBOLIC_FORMS",
     "ENSEMBLE_KINDS",
     "ensembles",
     "MAX_SPD_CONDITION",
@@ -548,7 +550,76 @@ def normal_crossing_exponents(d=st.integers(1, 4), *, max_exponent=4):
     return dims.flatmap(lambda n: st.lists(st.integers(1, top), min_size=n, max_size=n))
 
 
-# symbolic_expressions (whitelisted expressions in given variables) goes here, on models' parser.
+#: Forms f(u) of a linear form u that are real and smooth-enough for every real u (Abs: a kink at 0).
+SYMBOLIC_FORMS = ("({u})**{k}", "exp({u})", "sin({u})", "cos({u})", "tanh({u})", "atan({u})", "erf({u})",
+                  "log(1 + ({u})**2)", "sqrt(1 + ({u})**2)", "1/(1 + ({u})**2)", "cosh({u})", "Abs({u})")
+
+
+def symbolic_expressions(variables=("x", "y"), parameters=(), *, max_terms=4, max_factors=2, forms=SYMBOLIC_FORMS):
+    r"""Loss strings in given variables that the whitelist parser of :class:`models.Symbolic` accepts.
+
+    Each string is a sum of 1 to ``max_terms`` terms ``c * f_1(u_1) * ... * f_m(u_m)``
+    (m <= ``max_factors``): c is a small number or one of ``parameters``,
+    each f is one of ``forms`` (powers ``u**k`` with k = 1..4, exp, sin, cos,
+    tanh, atan, erf, log(1 + u^2), sqrt(1 + u^2), 1/(1 + u^2), cosh, Abs),
+    and each u = a . x + b a linear form with integer coefficients in
+    [-2, 2] over one or two variables. Every form is real for every real u,
+    so the loss is real everywhere and finite for |x_i| up to about 10
+    (exp(u) and cosh(u) of |u| <= 50). Strings shrink towards one term
+    ``1.0*(x)**1``.
+
+    Parameters
+    ----------
+    variables, parameters : sequence of str
+        Declared names (identifiers), as passed to ``models.Symbolic``.
+    max_terms, max_factors : int
+        Size limits (>= 1).
+    forms : sequence of str
+        Templates with ``{u}`` (and ``{k}`` for the power), a subset of
+        :data:`SYMBOLIC_FORMS` or the user's own whitelisted ones.
+
+    Returns
+    -------
+    strategy of str
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from models.expression import parse_expression
+    >>> @settings(max_examples=20)
+    ... @given(symbolic_expressions(["x", "y"], ["a"]))
+    ... def test_parses(text):
+    ...     assert parse_expression(text, ["x", "y"], ["a"]).free_symbols
+    >>> test_parses()
+    """
+    variables, parameters = list(variables), list(parameters)
+    if not variables:
+        raise ValueError("variables must name at least one variable")
+    from models.expression import check_names
+
+    check_names(variables, parameters)
+    max_terms = check_positive_int(max_terms, "max_terms")
+    max_factors = check_positive_int(max_factors, "max_factors")
+    forms = list(forms)
+    if not forms or not all(isinstance(f, str) and "{u}" in f for f in forms):
+        raise ValueError(f"forms must be templates containing '{{u}}', got {forms!r}")
+    coefficient = st.sampled_from(["1.0", "2.0", "0.5", "-1.0", "3.0", "-0.25"] + parameters)
+    linear = st.lists(st.tuples(st.sampled_from(variables), st.integers(-2, 2).filter(bool)), min_size=1,
+                      max_size=min(2, len(variables)), unique_by=lambda t: t[0])
+    factor = st.tuples(st.sampled_from(forms), linear, st.sampled_from(["", " + 1", " - 0.5"]), st.integers(1, 4))
+    term = st.tuples(coefficient, st.lists(factor, min_size=1, max_size=max_factors))
+    return st.lists(term, min_size=1, max_size=max_terms).map(_format_expression)
+
+
+def _format_expression(terms):
+    parts = []
+    for c, factors in terms:
+        printed = []
+        for form, linear, shift, k in factors:
+            u = " + ".join(f"{a}*{name}" if a != 1 else name for name, a in linear) + shift
+            printed.append(form.format(u=u, k=k))
+        parts.append(f"{c}*" + "*".join(printed))
+    return " + ".join(parts)
 
 
 # --------------------------------------------------------------------------

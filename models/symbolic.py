@@ -104,15 +104,16 @@ class Symbolic(Landscape):
 
     def __init__(self, expr, variables, *, parameters=None, name=None, hessian_is_psd=False):
         parameters = {} if parameters is None else dict(parameters)
+        variables = list(variables)
+        if not variables:
+            raise ValueError("variables must name at least one coordinate")
         if isinstance(expr, str):
             var_names = [v if isinstance(v, str) else str(v) for v in variables]
             par_names = [k if isinstance(k, str) else str(k) for k in parameters]
             self.expr = parse_expression(expr, var_names, par_names)
             table = {n: sympy.Symbol(n, real=True) for n in var_names + par_names}
         else:
-            self.expr, table, var_names, par_names = _canonical(expr, list(variables), list(parameters))
-        if not var_names:
-            raise ValueError("variables must name at least one coordinate")
+            self.expr, table, var_names, par_names = _canonical(expr, variables, list(parameters))
         self.variables = tuple(table[n] for n in var_names)
         values = as_finite_array(list(parameters.values()), "parameters", ndim=1) if parameters else np.zeros(0)
         self.parameters = dict(zip(par_names, values.tolist()))
@@ -216,13 +217,19 @@ def _canonical(expr, variables, parameters):
             replace[atom] = table[atom.name]
     expr = expr.xreplace(replace)
     declared = set(table.values())
-    leftover = {str(a) for a in expr.atoms(sympy.Indexed)} | {
-        s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol) and s not in declared}
+    indexed = expr.atoms(sympy.Indexed)
+    labels = {a.base.label for a in indexed}
+    leftover = {str(a) for a in indexed} | {
+        s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol) and s not in declared | labels}
     if leftover:
-        raise ValueError(f"expr uses undeclared name(s) {sorted(leftover)}; declared variables: {var_names}, "
-                         f"parameters: {par_names}")
+        raise ValueError(f"expr uses undeclared name(s) {sorted(leftover)}; declared variables: "
+                         f"{_shorten(var_names)}, parameters: {_shorten(par_names)}")
     check_expression(expr)
     return expr, table, var_names, par_names
+
+
+def _shorten(names, limit=8):
+    return str(names) if len(names) <= limit else f"[{', '.join(map(repr, names[:limit]))}, ... ({len(names)} in all)]"
 
 
 def _content_key(expr, variables, parameters):
