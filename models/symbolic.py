@@ -27,7 +27,7 @@ from models.validation import as_finite_array, plain
 __all__ = ["Symbolic", "compile_count", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated code changes shape (part of the content hash).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 _FUNCTIONS = {}        # content key -> {slot: njit function}, this process
 _BUILDS = [0]
@@ -365,7 +365,8 @@ class _Printer:
             if exponent == -1:
                 return f"(1.0 / {base})"
             if isinstance(exponent, sympy.Integer):
-                return f"{base} ** {int(exponent)}" if exponent > 0 else f"{base} ** ({int(exponent)})"
+                # 1 / b^k, not b^(-k): numba's integer power raises ZeroDivisionError at b = 0
+                return f"{base} ** {int(exponent)}" if exponent > 0 else f"(1.0 / {base} ** {-int(exponent)})"
             return f"{base} ** {self.print(exponent)}"
         if isinstance(e, sympy.DiracDelta):
             return "0.0"  # derivative of a step: zero wherever the loss is differentiable
