@@ -27,7 +27,7 @@ from models.validation import as_finite_array, plain
 __all__ = ["Symbolic", "compile_count", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated code changes shape (part of the content hash).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 _FUNCTIONS = {}        # content key -> {slot: njit function}, this process
 _BUILDS = [0]
@@ -258,7 +258,8 @@ import math
 
 import numba as nb
 
-_nan = math.nan
+#: Reassociation lets LLVM vectorise long sums; no flag assumes finite values, so NaN and inf still propagate.
+_FASTMATH = {{"reassoc", "contract"}}
 
 
 @nb.njit(inline="always")
@@ -290,7 +291,7 @@ def _module_source(landscape):
         """One njit function: loads, shared subexpressions of ``outputs``, then ``tail(printed outputs)``."""
         temps, reduced = sympy.cse(outputs, symbols=sympy.numbered_symbols("t"), order="none")
         printer = _Printer(dict(names))
-        lines = [f"\n\n@nb.njit(error_model=\"numpy\")\ndef {signature}:"] + loads
+        lines = [f"\n\n@nb.njit(error_model=\"numpy\", fastmath=_FASTMATH)\ndef {signature}:"] + loads
         for symbol, value in temps:
             lines.append(f"    {symbol.name} = {printer.print(value)}")
             printer.names[symbol] = symbol.name

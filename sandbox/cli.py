@@ -40,6 +40,7 @@ def _bench(args):
         "ula": bench.run_benchmarks,
         "spectra": bench.run_spectra_benchmarks,
         "dos": bench.run_dos_benchmarks,
+        "symbolic": bench.run_symbolic_benchmarks,
     }
     for name in args.only or sections:
         print(f"== {name}")
@@ -61,7 +62,7 @@ def main(argv=None):
     bench = sub.add_parser("bench", help="simulator throughput vs numpy and the hardware bound")
     bench.add_argument("--quick", action="store_true", help="fewer steps")
     bench.add_argument("--repeats", type=int, default=2, help="best of this many runs (default 2)")
-    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos"), help="sections to run (default: all)")
+    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos", "symbolic"), help="sections to run (default: all)")
     bench.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:

@@ -513,3 +513,28 @@ def test_valid_baseline_call_of_the_bad_input_test_runs():
     run = simulate(DIAG, "ula", **VALID)
     assert run.x.shape == (3, 2) and np.all(np.isfinite(run.x))
     assert simulate(DIAG, "sgd", **dict(VALID, temperature=0.0), noise=[[1.0, 0.0], [0.0, 0.0]]).x.shape == (3, 2)
+
+
+def test_more_chains_than_memory_is_refused_before_allocating():
+    with pytest.MonkeyPatch.context() as mp:
+        for kernel in ("first_order_chains", "affine_chains", "mala_chains"):
+            mp.setattr(dynamics, kernel, _kernel_must_not_run)
+        with pytest.raises(ValueError, match=r"n_chains=1000000000.*needs \d+(\.\d+)? GiB.*chain_offset"):
+            simulate(DIAG, "ula", n_chains=10**9, n_steps=10, step_size=0.1, temperature=0.5, seed=SEED)
+        with pytest.raises(ValueError, match="GiB"):
+            simulate(DIAG, "ula", n_chains=10**6, n_steps=10**6, step_size=0.1, temperature=0.5, seed=SEED,
+                     record_every=1, record_positions=True)
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    with pytest.raises(ValueError) as info:
+        simulate(DIAG, "ula", n_chains=2, n_steps=5, step_size=np.float64(-4.0), temperature=0.5)
+    assert "got -4.0" in str(info.value) and "np.float64" not in str(info.value)
+    with pytest.raises(ValueError) as info:
+        simulate(DIAG, "ula", n_chains=np.int64(0), n_steps=5, step_size=0.1, temperature=0.5)
+    assert "np." not in str(info.value)
+    q = Quadratic([4.0])
+    with pytest.warns(RuntimeWarning) as record:
+        simulate(q, "gd", n_chains=1, n_steps=2000, step_size=np.float64(0.6), x0=[1.0])
+    for w in record:
+        assert "np.float64" not in str(w.message) and "np.int64" not in str(w.message), str(w.message)
