@@ -1,4 +1,4 @@
-"""The ``sandbox`` command: ``sandbox verify`` and ``sandbox bench``."""
+"""The ``sandbox`` command: ``sandbox verify``, ``sandbox bench`` and ``sandbox study``."""
 import argparse
 import sys
 import time
@@ -47,6 +47,10 @@ def _bench(args):
     return 0
 
 
+def _register_claim_studies():
+    import analysis.claim_study  # noqa: F401  (registers claim checks as the study function "claim")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="sandbox", description="Check loss-landscape claims numerically.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +67,9 @@ def main(argv=None):
     bench.add_argument("--repeats", type=int, default=2, help="best of this many runs (default 2)")
     bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos"), help="sections to run (default: all)")
     bench.set_defaults(func=_bench)
+    from sandbox.study.cli import add_study_parser
+
+    add_study_parser(sub, setup=_register_claim_studies)
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
         parser.error("--seed must be a non-negative integer")

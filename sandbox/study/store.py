@@ -155,7 +155,15 @@ class PointStore:
     def write_study(self, description):
         """Atomically write ``study.json`` (a JSON-serialisable dict)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(description, indent=1, sort_keys=True, allow_nan=False) + "\n"
+        lines = []
+        for k in sorted(description):  # one line per key, and per point: readable and diff-able
+            v = description[k]
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                items = ",\n  ".join(json.dumps(x, sort_keys=True, allow_nan=False) for x in v)
+                lines.append(f"{json.dumps(k)}: [\n  {items}\n ]")
+            else:
+                lines.append(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, allow_nan=False)}")
+        text = "{\n " + ",\n ".join(lines) + "\n}\n"
         atomic_write(self.directory / STUDY_FILE, lambda f: f.write(text.encode()))
 
     def read_study(self):
