@@ -147,11 +147,11 @@ class Study:
 
         finished = self.store.finished_keys()
         todo = [(k, p) for k, p in zip(self.keys, self.points) if k not in finished]
+        executor = resolve_executor(executor, n_points=len(todo))
         self.store.write_study(self.description())
         if not todo:
             return self
         mark_driver()
-        executor = resolve_executor(executor, n_points=len(todo))
         host = os.uname().nodename if hasattr(os, "uname") else ""
         with tqdm(total=len(self.points), initial=len(self.points) - len(todo), unit="point",
                   desc=self.name.rsplit(".", 1)[-1], disable=None if progress else True,

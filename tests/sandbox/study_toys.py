@@ -42,3 +42,11 @@ def kill_once(point, seed):
         open(point["marker"], "w").close()
         os.kill(os.getpid(), signal.SIGKILL)
     return slow_square(point, seed)
+
+
+def thread_report():
+    """(numba threads, BLAS/OpenMP threads per library, OMP_NUM_THREADS) in this process."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    return numba.get_num_threads(), [i["num_threads"] for i in threadpool_info()], os.environ.get("OMP_NUM_THREADS")

@@ -244,7 +244,7 @@ def test_langevin_variance_matches_the_ula_bias_and_mala_gibbs(tmp_path):
 def test_gd_divergence_changes_at_two_over_lambda_max():
     fn = STUDY_FUNCTIONS["gd_divergence"]
     lam_max = 4.0
-    for eta in (0.3, 0.45, 0.55, 0.8):
+    for eta in (0.3, 0.55, 0.6, 0.8):  # modes apart: the fastest dominates within 80 steps
         point = fn.complete({"step_size": eta, "lam_max": lam_max, "n_steps": 80, "n_chains": 20})
         out = fn.function(point, point_seed(SEED, point))
         lam = np.geomspace(lam_max / 10, lam_max, 2)
