@@ -77,11 +77,18 @@ def run_command(args, *, setup=None):
     return 0
 
 
-def _format(table):
+def _format(table, width=160):
+    """The table as text: one line per point, or, when that is too wide, one block per point."""
     import pandas as pd
 
-    with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 160):
-        return table.to_string(index=False) if len(table) <= 200 else str(table)
+    text = table.to_string(index=False, max_rows=200)
+    if max(map(len, text.splitlines()), default=0) <= width:
+        return text
+    blocks = []
+    for i, row in enumerate(table.head(50).to_dict("records")):
+        blocks.append(f"point {i}:\n" + "\n".join(f"  {k} = {v}" for k, v in row.items()))
+    more = f"\n... {len(table) - 50} more points (--csv PATH writes them all)" if len(table) > 50 else ""
+    return "\n".join(blocks) + more
 
 
 def show_command(args):

@@ -119,7 +119,9 @@ def plot_table(table, *, x, y, hue=None, prediction=None, parameters=None, xscal
         ax.set_yscale(yscale)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "prediction")  # measurements first
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize="small")
     if path is not None:
         fig.savefig(path, dpi=DPI)
     return fig
