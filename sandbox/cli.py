@@ -35,11 +35,13 @@ def _verify(args):
 
 def _bench(args):
     from sandbox import bench
+    from sandbox.study import bench as study_bench
 
     sections = {
         "ula": bench.run_benchmarks,
         "spectra": bench.run_spectra_benchmarks,
         "dos": bench.run_dos_benchmarks,
+        "study": study_bench.run_study_benchmarks,
     }
     for name in args.only or sections:
         print(f"== {name}")
@@ -65,7 +67,7 @@ def main(argv=None):
     bench = sub.add_parser("bench", help="simulator throughput vs numpy and the hardware bound")
     bench.add_argument("--quick", action="store_true", help="fewer steps")
     bench.add_argument("--repeats", type=int, default=2, help="best of this many runs (default 2)")
-    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos"), help="sections to run (default: all)")
+    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos", "study"), help="sections to run (default: all)")
     bench.set_defaults(func=_bench)
     from sandbox.study.cli import add_study_parser
 

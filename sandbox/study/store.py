@@ -49,8 +49,12 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def atomic_write(path, write):
-    """Write a file atomically: ``write(fileobj)`` into a temporary file, fsync, ``os.replace``."""
+def atomic_write(path, write, *, sync_directory=True):
+    """Write a file atomically: ``write(fileobj)`` into a temporary file, fsync, ``os.replace``.
+
+    With ``sync_directory`` the directory is fsync'ed too, so that the rename
+    itself survives a power cut (a process kill needs only the rename).
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX + path.name + ".")
     try:
@@ -65,7 +69,8 @@ def atomic_write(path, write):
         except FileNotFoundError:
             pass
         raise
-    _fsync_directory(path.parent)
+    if sync_directory:
+        _fsync_directory(path.parent)
 
 
 class PointStore:
@@ -112,8 +117,13 @@ class PointStore:
             return 0
         return sum(name.startswith(_TMP_PREFIX) for name in os.listdir(self.points_dir))
 
-    def write(self, key, params, outputs, metadata):
-        """Write one point atomically: a one-row table of ``params`` then ``outputs`` (floats)."""
+    def write(self, key, params, outputs, metadata, *, sync_directory=True):
+        """Write one point atomically: a one-row table of ``params`` then ``outputs`` (floats).
+
+        Safe to call from several threads at once (each write has its own
+        temporary file). ``sync_directory=False`` leaves the directory fsync
+        to :meth:`sync`, which a study calls about once a second and at the end.
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -131,7 +141,12 @@ class PointStore:
         schema = pa.schema(fields, metadata={_META_KEY: json.dumps(meta, sort_keys=True).encode()})
         table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, fields)], schema=schema)
         self.points_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self._path(key), lambda f: pq.write_table(table, f))
+        atomic_write(self._path(key), lambda f: pq.write_table(table, f), sync_directory=sync_directory)
+
+    def sync(self):
+        """fsync the points directory: make the renames of the points written so far durable."""
+        if self.points_dir.is_dir():
+            _fsync_directory(self.points_dir)
 
     def read(self, key):
         """Return ``(params, outputs)`` of a finished point, each a dict in stored column order."""

@@ -9,6 +9,7 @@ only the missing points and ends with the table an uninterrupted run gives.
 import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from functools import lru_cache
 from importlib import metadata
 
@@ -20,6 +21,8 @@ from sandbox.study.store import PointStore
 __all__ = ["Study", "read_study", "package_version", "function_name", "read_table"]
 
 STUDY_FORMAT = 1
+#: Threads writing finished points to the store (fsyncs overlap: 4 ms -> 1 ms a point on a virtual disk).
+_WRITERS = 4
 
 
 @lru_cache(maxsize=1)
@@ -153,16 +156,37 @@ class Study:
             return self
         mark_driver()
         host = os.uname().nodename if hasattr(os, "uname") else ""
+        points = dict(todo)
         with tqdm(total=len(self.points), initial=len(self.points) - len(todo), unit="point",
                   desc=self.name.rsplit(".", 1)[-1], disable=None if progress else True,
-                  file=sys.stderr, mininterval=0.5) as bar, executor:
-            points = dict(todo)
-            for key, outputs, seconds in executor.run_points(self.function, self.seed, todo):
-                meta = {"function": self.name, "version": self.version, "seed": self.seed,
-                        "seconds": round(seconds, 6), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        "host": host}
-                self.store.write(key, points[key], outputs, meta)
-                bar.update()
+                  file=sys.stderr, mininterval=0.5) as bar, \
+                ThreadPoolExecutor(_WRITERS, thread_name_prefix="study-store") as writers:
+            # points are written by a few threads, so that one point's fsync overlaps the next ones
+            writing, last_sync = set(), time.monotonic()
+
+            def collect(block):
+                nonlocal writing, last_sync
+                done, writing = wait(writing, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                bar.update(len(done))
+                if time.monotonic() - last_sync > 1.0:
+                    self.store.sync()
+                    last_sync = time.monotonic()
+
+            try:
+                with executor:
+                    for key, outputs, seconds in executor.run_points(self.function, self.seed, todo):
+                        meta = {"function": self.name, "version": self.version, "seed": self.seed,
+                                "seconds": round(seconds, 6), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                "host": host}
+                        writing.add(writers.submit(self.store.write, key, points[key], outputs, meta,
+                                                   sync_directory=False))
+                        collect(block=len(writing) >= 4 * _WRITERS)
+            finally:  # finished points are stored even when the run stops with an error
+                while writing:
+                    collect(block=True)
+                self.store.sync()
         return self
 
     def results(self):
