@@ -20,7 +20,8 @@ executor gives the same table bit for bit.
 - :class:`DaskExecutor` submits them to a ``distributed`` cluster (a
   ``Client`` or a scheduler address). Each task runs with one numba thread;
   each worker process limits BLAS to one thread (threadpoolctl) on its first
-  task. The scheduler reruns the tasks of a lost worker; a task that loses
+  task. Quick points are sent several to a task (about 0.1 s of work, from
+  the durations measured so far), slow ones one per task. The scheduler reruns the tasks of a lost worker; a task that loses
   ``allowed-failures`` workers (a ``KilledWorker`` error) is resubmitted, up
   to ``max_retries`` times. Results are written by the driver only, once per
   key, so a task computed twice is stored once.
@@ -30,6 +31,7 @@ Functions travel to worker processes by reference (module and name), as
 level in an importable module or in the script that runs the study (with the
 usual ``if __name__ == "__main__":`` guard). Nothing is stored with pickle.
 """
+import itertools
 import numbers
 import os
 import sys
@@ -43,7 +45,7 @@ from models.validation import check_positive_int
 from sandbox.estimate import Estimate
 from sandbox.study.points import canonical_text, point_seed
 
-__all__ = ["evaluate_point", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "resolve_executor",
+__all__ = ["evaluate_point", "evaluate_points", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "resolve_executor",
            "ONE_THREAD_ENVIRONMENT"]
 
 #: Environment variables that make a fresh process run one BLAS/OpenMP/numba thread.
@@ -122,6 +124,25 @@ def evaluate_point(function, point, study_seed, threads=None):
         if previous is not None:
             numba.set_num_threads(previous)
     return outputs, time.perf_counter() - start
+
+
+def evaluate_points(function, points, study_seed, threads=None):
+    """:func:`evaluate_point` for each of ``points``: a list of ``(outputs, seconds)``."""
+    return [evaluate_point(function, p, study_seed, threads) for p in points]
+
+
+#: A task of quick points holds several, so that it lasts about this long (the scheduler's
+#: overhead is a millisecond or more per task); points of this duration or longer go one per task.
+_TASK_SECONDS = 0.1
+_MAX_CHUNK = 64
+
+
+def _chunk_size(timing):
+    """Points per task from the mean duration of the points finished so far (1 until one has)."""
+    seconds, n = timing
+    if n == 0:
+        return 1
+    return int(min(_MAX_CHUNK, max(1, _TASK_SECONDS // max(seconds / n, 1e-9))))
 
 
 def _check_importable(function, where):
@@ -319,47 +340,59 @@ class DaskExecutor:
         from distributed.scheduler import KilledWorker
 
         client = self._client()
-        attempts = {}
-        queue = iter(items)
         points = dict(items)
-        futures = as_completed()
+        attempts = dict.fromkeys(points, 0)
+        queue = iter(points)
+        running = as_completed()
+        chunk_of = {}  # task key -> the point keys it evaluates
+        timing = [0.0, 0]  # seconds and number of the points finished so far
         n_in_flight = 0
 
-        def submit(key):
+        def submit(keys):  # one message for a batch of tasks, each of one or more points
             nonlocal n_in_flight
-            attempt = attempts.get(key, 0)
-            futures.add(client.submit(evaluate_point, function, points[key], study_seed, 1,
-                                      key=f"sandbox-study-{key}-{attempt}", pure=False))
-            n_in_flight += 1
+            size = _chunk_size(timing)
+            chunks = [keys[i:i + size] for i in range(0, len(keys), size)]
+            if not chunks:
+                return
+            names = [f"sandbox-study-{c[0]}-{attempts[c[0]]}-{len(c)}" for c in chunks]
+            chunk_of.update(zip(names, chunks))
+            running.update(client.map(evaluate_points, [function] * len(chunks),
+                                      [[points[k] for k in c] for c in chunks], [study_seed] * len(chunks),
+                                      [1] * len(chunks), key=names, pure=False))
+            n_in_flight += len(keys)
 
-        def fill():
-            for key, _ in queue:
-                submit(key)
-                if n_in_flight >= self.max_in_flight:
-                    return
+        def fill(limit=self.max_in_flight):
+            submit(list(itertools.islice(queue, max(0, limit - n_in_flight))))
 
-        yielded = set()
-        fill()
+        # first a few single points, to learn how long a point takes before chunking the rest
+        fill(limit=min(self.max_in_flight, 2 * max(1, sum(client.nthreads().values()))))
         try:
-            for future in futures:
-                n_in_flight -= 1
-                key = future.key.split("-")[2]
-                try:
-                    outputs, seconds = future.result()
-                except KilledWorker:
-                    attempts[key] = attempts.get(key, 0) + 1
-                    if attempts[key] > self.max_retries:
-                        raise
-                    submit(key)
-                    continue
-                finally:
+            for batch in running.batches():
+                done, lost = [], []
+                for future in batch:
+                    n_in_flight -= len(chunk_of[future.key])
+                    (done if future.status == "finished" else lost).append(future)
+                retry = []
+                for future in lost:
+                    keys = chunk_of[future.key]
+                    if not isinstance(future.exception(), KilledWorker) or attempts[keys[0]] >= self.max_retries:
+                        future.result()  # raises the function's error (with the point in its notes)
+                    for k in keys:
+                        attempts[k] += 1
+                    retry.extend(keys)
+                submit(retry)
+                results = client.gather(done)  # one round trip for the batch
+                for future, chunk_results in zip(done, results):
+                    for key, (outputs, seconds) in zip(chunk_of.pop(future.key), chunk_results):
+                        timing[0] += seconds
+                        timing[1] += 1
+                        yield key, outputs, seconds
+                for future in batch:
+                    chunk_of.pop(future.key, None)
                     future.release()
-                if key not in yielded:  # a point submitted twice is stored once
-                    yielded.add(key)
-                    yield key, outputs, seconds
                 fill()
         except BaseException:
-            for future in list(futures.futures):
+            for future in list(running.futures):
                 future.cancel()
             raise
 
