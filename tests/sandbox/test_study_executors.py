@@ -57,6 +57,21 @@ def test_serial_process_pool_and_dask_give_bitwise_equal_tables(tmp_path, study_
         assert_bitwise_equal(tables["serial"][k], tables["dask"][k])
 
 
+def test_a_scheduler_address_opens_and_closes_its_own_client(tmp_path, study_toys):
+    distributed = pytest.importorskip("distributed")
+    grid = {"mu": [0.0, 1.0], "n": 20}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert "://" in address
+        by_address = Study(study_toys.noisy_mean, grid, store=tmp_path / "a", seed=SEED).run(address, progress=False)
+        executor = DaskExecutor(address)
+        Study(study_toys.noisy_mean, grid, store=tmp_path / "b", seed=SEED).run(executor, progress=False)
+        assert executor._own_client is None  # closed after the run
+    serial = Study(study_toys.noisy_mean, grid, store=tmp_path / "s", seed=SEED).run("serial", progress=False)
+    assert_bitwise_equal(by_address.results(), serial.results())
+
+
 def test_process_pool_restores_the_environment():
     before = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     with ProcessExecutor(1) as pool:
