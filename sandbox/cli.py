@@ -1,4 +1,4 @@
-"""The ``sandbox`` command: ``sandbox verify`` and ``sandbox bench``."""
+"""The ``sandbox`` command: ``sandbox verify``, ``sandbox bench`` and ``sandbox study``."""
 import argparse
 import sys
 import time
@@ -35,17 +35,23 @@ def _verify(args):
 
 def _bench(args):
     from sandbox import bench
+    from sandbox.study import bench as study_bench
 
     sections = {
         "ula": bench.run_benchmarks,
         "spectra": bench.run_spectra_benchmarks,
         "dos": bench.run_dos_benchmarks,
         "symbolic": bench.run_symbolic_benchmarks,
+        "study": study_bench.run_study_benchmarks,
     }
     for name in args.only or sections:
         print(f"== {name}")
         sections[name](quick=args.quick, repeats=args.repeats)
     return 0
+
+
+def _register_claim_studies():
+    import analysis.claim_study  # noqa: F401  (registers claim checks as the study function "claim")
 
 
 def main(argv=None):
@@ -62,8 +68,12 @@ def main(argv=None):
     bench = sub.add_parser("bench", help="simulator throughput vs numpy and the hardware bound")
     bench.add_argument("--quick", action="store_true", help="fewer steps")
     bench.add_argument("--repeats", type=int, default=2, help="best of this many runs (default 2)")
-    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos", "symbolic"), help="sections to run (default: all)")
+    bench.add_argument("--only", nargs="+", choices=("ula", "spectra", "dos", "symbolic", "study"),
+                       help="sections to run (default: all)")
     bench.set_defaults(func=_bench)
+    from sandbox.study.cli import add_study_parser
+
+    add_study_parser(sub, setup=_register_claim_studies)
     args = parser.parse_args(argv)
     if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
         parser.error("--seed must be a non-negative integer")
