@@ -334,3 +334,36 @@ def test_a_start_with_infinite_loss_is_refused():
     with pytest.raises(ValueError, match=r"x0 must be a point where the loss is finite"):
         simulate(Symbolic("1/x**2", ["x"]), "ula", n_chains=2, n_steps=5, step_size=0.1, temperature=1.0,
                  x0=[0.0])
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, so that the progress bar (and its chunking) switches on."""
+
+    def __init__(self):
+        self.text = []
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.text.append(s)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("case", ["symbolic_ula", "custom_mala", "dense_affine_ula", "builtin_gd"])
+def test_a_progress_bar_cuts_the_run_into_chunks_without_changing_a_bit(case, monkeypatch):
+    landscape, method = CONTINUE_CASES[case]
+    name, kwargs = method.split("_")[0], METHODS[method]
+    common = dict(n_chains=5, n_steps=1000, seed=SEED, record_every=30, record_positions=True, **kwargs)
+    plain = simulate(landscape, name, **common)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    barred = simulate(landscape, name, progress=True, **common)
+    assert any("1000/1000" in t or "1.00k/1.00k" in t for t in terminal.text), terminal.text[-3:]
+    np.testing.assert_array_equal(barred.x, plain.x)
+    np.testing.assert_array_equal(barred.loss, plain.loss)
+    np.testing.assert_array_equal(barred.positions, plain.positions)
+    if plain.acceptance_rate is not None:
+        np.testing.assert_array_equal(barred.acceptance_rate, plain.acceptance_rate)
