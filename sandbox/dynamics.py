@@ -156,6 +156,25 @@ def first_order_chains(fns, p, x, states, step_offset, n_steps, step, noise_scal
         x[c, :] = cur
 
 
+@nb.njit(cache=True)
+def _affine_loss_is_finite(u, g, prev, c, pending, loss_trace, divergence_step, divergence_cause, failed_step):
+    """The loss 1/2 u . g of chain c (u = x - c, g = H u) fills its pending record; if it is not
+    finite the chain is marked diverged at ``failed_step`` and ``u`` goes back to ``prev``."""
+    loss = 0.0
+    for i in range(u.size):
+        loss += u[i] * g[i]
+    loss *= 0.5
+    if pending[c] >= 0:
+        loss_trace[pending[c], c] = loss
+        pending[c] = -1
+    if math.isfinite(loss):
+        return True
+    divergence_step[c] = failed_step
+    divergence_cause[c] = CAUSE_LOSS
+    u[:] = prev
+    return False
+
+
 @nb.njit(cache=True, parallel=True)
 def affine_chains(hessian, center, x, states, step_offset, n_steps, step, noise_scale,
                   record_every, loss_trace, pos_trace, divergence_step, divergence_cause, block):
@@ -191,17 +210,8 @@ def affine_chains(hessian, center, x, states, step_offset, n_steps, step, noise_
                 c = b * block + row
                 if c >= n or divergence_step[c] >= 0:
                     continue
-                loss = 0.0
-                for i in range(d):
-                    loss += u[b, row, i] * grads[b, row, i]
-                loss *= 0.5
-                if pending[c] >= 0:
-                    loss_trace[pending[c], c] = loss
-                    pending[c] = -1
-                if not math.isfinite(loss):
-                    divergence_step[c] = t - 1
-                    divergence_cause[c] = CAUSE_LOSS
-                    u[b, row, :] = prev[c]
+                if not _affine_loss_is_finite(u[b, row], grads[b, row], prev[c], c, pending, loss_trace,
+                                              divergence_step, divergence_cause, t - 1):
                     continue
                 if noisy:
                     standard_normals(states[c], z)
@@ -235,16 +245,8 @@ def affine_chains(hessian, center, x, states, step_offset, n_steps, step, noise_
             c = b * block + row
             if c >= n or divergence_step[c] >= 0:
                 continue
-            loss = 0.0
-            for i in range(d):
-                loss += u[b, row, i] * grads[b, row, i]
-            loss *= 0.5
-            if pending[c] >= 0:
-                loss_trace[pending[c], c] = loss
-            if not math.isfinite(loss):
-                divergence_step[c] = step_offset + n_steps
-                divergence_cause[c] = CAUSE_LOSS
-                u[b, row, :] = prev[c]
+            _affine_loss_is_finite(u[b, row], grads[b, row], prev[c], c, pending, loss_trace, divergence_step,
+                                   divergence_cause, step_offset + n_steps)
     for c in range(n):
         for i in range(d):
             x[c, i] = u[c // block, c % block, i] + center[i]

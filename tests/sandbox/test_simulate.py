@@ -538,3 +538,26 @@ def test_messages_show_plain_numbers_not_numpy_reprs():
         simulate(q, "gd", n_chains=1, n_steps=2000, step_size=np.float64(0.6), x0=[1.0])
     for w in record:
         assert "np.float64" not in str(w.message) and "np.int64" not in str(w.message), str(w.message)
+
+
+def test_the_batched_dense_path_reports_a_loss_overflow_like_the_generic_path():
+    """d = 40 rotated quadratic (BLAS path): GD at 50 x the critical step overflows the loss
+    near step log(2 max / (lam_max u0^2)) / (2 log r); it is reported there, cause "loss not
+    finite", with the last state of finite loss kept and its records before that finite."""
+    lam = np.linspace(0.5, 2.0, 40)
+    q = Quadratic(lam, rotation=random_rotation(40, seed=5))
+    u0 = np.zeros(40)
+    u0[-1] = 1.0                              # along the top eigenvector only
+    x0 = np.vstack([q.rotation @ u0, np.zeros(40)])
+    factor = 50.0
+    with pytest.warns(RuntimeWarning, match=r"chain 0 at step \d+ \(loss not finite\)"):
+        run = simulate(q, "gd", n_chains=2, n_steps=200, step_size=factor * gd_critical_step(lam), x0=x0,
+                       record_every=1)
+    predicted = ((math.log(2.0) + math.log(np.finfo(float).max) - math.log(lam.max()))
+                 / (2 * math.log(2 * factor - 1)))
+    assert abs(run.divergence_step[0] - predicted) < 2, (run.divergence_step, predicted)
+    assert run.divergence_causes == ["loss not finite", ""]
+    assert np.isfinite(q.value(run.x[0])) and q.value(run.x[0]) > 1e300 / (2 * factor) ** 2
+    t = run.divergence_step[0]
+    assert np.all(np.isfinite(run.loss[: t - 1, 0])) and run.loss[t - 1, 0] == np.inf
+    assert np.all(np.isnan(run.loss[t:, 0]))
