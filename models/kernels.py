@@ -41,6 +41,7 @@ import importlib
 import importlib.util
 import itertools
 import sys
+import threading
 from typing import NamedTuple
 
 import numba as nb
@@ -247,6 +248,9 @@ def {slot}(xp, pp, vp, outp, lossp, d, k):
 _REGISTERED = {}
 _registration = itertools.count()
 _ADAPTERS = {}
+#: Building adapters and importing generated modules from several threads at once (a Dask worker
+#: with threads) must not import a module twice: one lock, re-entrant for nested loads.
+LOCK = threading.RLock()
 
 
 def register_implementation(function):
@@ -277,6 +281,11 @@ def _token(function):
 def load_generated(name, source):
     """Import the generated module ``name``, first writing ``source`` (a str, or a callable returning
     one, called only if the file is not yet in the generated-code directory)."""
+    with LOCK:
+        return _load_generated(name, source)
+
+
+def _load_generated(name, source):
     if name in sys.modules:
         return sys.modules[name]
     path = generated_dir() / f"{name}.py"
@@ -326,6 +335,11 @@ def compile_slots(functions, slots, *, cache=True):
     for name in ("value", "gradient"):
         if name not in functions:
             raise ValueError(f"a landscape must provide the {name!r} kernel")
+    with LOCK:
+        return _compile(functions, slots, cache)
+
+
+def _compile(functions, slots, cache):
     addresses = np.zeros(len(SLOTS), dtype=np.int64)
     keep = []
     for slot in slots:

@@ -256,10 +256,14 @@ def _content_key(expr, variables, parameters):
 def _kernel_functions(landscape):
     """{slot: njit function} of the landscape's expression: from this process, the disk cache, or generated."""
     key = landscape._key
-    if key not in _FUNCTIONS:
-        module = kernels.load_generated(f"sandbox_symbolic_{key}", lambda: _module_source(landscape))
-        _FUNCTIONS[key] = {slot: getattr(module, slot) for slot in _SLOTS}
-        _BUILDS[0] += 1
+    with kernels.LOCK:
+        return _FUNCTIONS[key] if key in _FUNCTIONS else _build_functions(landscape, key)
+
+
+def _build_functions(landscape, key):
+    module = kernels.load_generated(f"sandbox_symbolic_{key}", lambda: _module_source(landscape))
+    _FUNCTIONS[key] = {slot: getattr(module, slot) for slot in _SLOTS}
+    _BUILDS[0] += 1
     return _FUNCTIONS[key]
 
 
