@@ -20,7 +20,7 @@ import mpmath
 import numpy as np
 
 from models.validation import as_finite_array, check_positive, check_positive_int
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 
 __all__ = [
     "DEAN_MAJUMDAR_THETA",

@@ -24,7 +24,7 @@ from models.kernels import gradient
 from models.landscape import Landscape
 from models.validation import (as_finite_array, check_choice, check_nonnegative, check_positive,
                                check_positive_int)
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 from sandbox.streams import chain_states, seed_sequence, standard_normals
 
 __all__ = ["ExitTimes", "exit_times", "MONITORING_BETA"]

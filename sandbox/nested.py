@@ -68,7 +68,7 @@ from scipy.special import gammaln
 from models.kernels import value
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive, check_positive_int
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
 __all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",
