@@ -96,7 +96,7 @@ def plot_sweep(ax, x, *, predicted, measured, stderr, x_label="", y_label="", ti
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     if title:
-        ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(title, 50)), fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -142,9 +142,11 @@ def _draw_z(ax, verdicts, labels):
     ax.grid(axis="x", alpha=0.3)
     handles = [Line2D([], [], marker="o", color=c, linestyle="none", label=name)
                for name, c in VERDICT_COLOURS.items() if any(v.verdict == name for v in verdicts)]
-    handles.append(Line2D([], [], marker="s", color="#57606a", linestyle="none",
-                          label="prediction expected to fail"))
-    handles.append(Line2D([], [], marker=">", color="#57606a", linestyle="none", label=f"|z| > {Z_LIMIT:g}"))
+    if not all(v.expect_agreement for v in verdicts):
+        handles.append(Line2D([], [], marker="s", color="#57606a", linestyle="none",
+                              label="prediction expected to fail"))
+    if any(abs(v.z) > Z_LIMIT for v in verdicts):
+        handles.append(Line2D([], [], marker=">", color="#57606a", linestyle="none", label=f"|z| > {Z_LIMIT:g}"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
