@@ -16,6 +16,8 @@ labelled with the id its check was registered under.
 Users register their own claims in their own module::
 
     # mypkg/myclaims.py
+    import numpy as np
+
     from analysis.claims import Verdict, claim, claim_seeds
 
     @claim("MY1", "The mean of N(0, 1) is 0.")
