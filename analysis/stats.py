@@ -1,7 +1,7 @@
 """Standard errors, effective sample sizes, intervals and z-scores.
 
 Every simulated number the sandbox reports carries its uncertainty
-(DESIGN.md, "Results carry their uncertainty"): independent samples get the
+(docs/conventions.md, "Results and their uncertainty"): independent samples get the
 usual standard errors, correlated MCMC chains get their integrated
 autocorrelation time, proportions get Wilson intervals. Estimates are returned
 as :class:`Estimate` (value, stderr), defined in :mod:`models.estimate` (a base module
