@@ -50,12 +50,21 @@ VERDICT_COLOURS = {
     "unexpectedly agrees": "#bf8700",
 }
 _WIDTH = 10.0  # inches
+_LEGEND = 2.0  # inches right of a z panel, for its legend
 
 
 def _figure(height):
-    fig = Figure(figsize=(_WIDTH, height), dpi=DPI, layout="constrained")
+    """A figure _WIDTH inches wide; axes are placed in inches (:func:`_axes`), not by a layout engine,
+    which would draw every figure twice."""
+    fig = Figure(figsize=(_WIDTH, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _axes(fig, left, bottom, width, height):
+    """Axes at a rectangle given in inches from the figure's lower-left corner."""
+    w, h = fig.get_size_inches()
+    return fig.add_axes((left / w, bottom / h, width / w, height / h))
 
 
 def plot_sweep(ax, x, *, predicted, measured, stderr, x_label="", y_label="", title="", log_x=None,
@@ -125,16 +134,22 @@ def _draw_z(ax, verdicts, labels):
     y = np.arange(n)[::-1]
     ax.axvspan(-Z_THRESHOLD, Z_THRESHOLD, color="#dafbe1", zorder=0)
     ax.axvline(0.0, color="#57606a", lw=0.8, zorder=1)
+    groups, bars = {}, []
     for yi, v in zip(y, verdicts):
         z = v.z
         clipped = max(-Z_LIMIT, min(Z_LIMIT, z)) if not math.isnan(z) else 0.0
         marker = "o" if v.expect_agreement else "s"
         if abs(z) > Z_LIMIT:
             marker = ">" if z > 0 else "<"
-        ax.plot([clipped], [yi], marker=marker, color=VERDICT_COLOURS[v.verdict], markersize=6, zorder=3,
-                linestyle="none")
+        groups.setdefault((VERDICT_COLOURS[v.verdict], marker), []).append((clipped, yi))
         if v.is_test and v.z_threshold != Z_THRESHOLD:
-            ax.plot([-v.z_threshold, v.z_threshold], [yi, yi], "|", color="#57606a", markersize=8, zorder=2)
+            bars += [(-v.z_threshold, yi), (v.z_threshold, yi)]
+    for (colour, marker), points in groups.items():  # one artist per group: drawing stays fast
+        xs, ys = zip(*points)
+        ax.plot(xs, ys, marker=marker, color=colour, markersize=6, zorder=3, linestyle="none")
+    if bars:
+        xs, ys = zip(*bars)
+        ax.plot(xs, ys, "|", color="#57606a", markersize=8, zorder=2)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(-Z_LIMIT - 0.8, Z_LIMIT + 0.8)
@@ -162,8 +177,9 @@ def z_summary_figure(verdicts, *, title="z-scores of all comparisons"):
     verdicts = list(verdicts)
     if not verdicts:
         raise ValueError("verdicts must not be empty")
-    fig = _figure(1.4 + 0.2 * len(verdicts))
-    ax = fig.add_subplot()
+    axes_height = 0.2 * len(verdicts) + 0.2
+    fig = _figure(axes_height + 1.0)
+    ax = _axes(fig, 1.1, 0.6, _WIDTH - 1.1 - _LEGEND, axes_height)
     _draw_z(ax, verdicts, _row_labels(verdicts))
     previous = None
     for yi, v in zip(np.arange(len(verdicts))[::-1], verdicts):
@@ -190,17 +206,20 @@ def claim_figure(claim_id, verdicts, *, statement=""):
         raise ValueError(f"no verdicts of claim {claim_id!r} to plot")
     series = sweep_series(rows)
     n_grid = math.ceil(len(series) / 2)
-    z_height = 0.8 + 0.32 * len(rows)
     title = "\n".join(textwrap.wrap(f"{claim_id}: {statement}" if statement else claim_id, 130))
-    fig = _figure(0.25 * (title.count("\n") + 1) + 3.0 * n_grid + z_height + 0.3)
-    fig.suptitle(title, fontsize=10)
-    grid = fig.add_gridspec(n_grid + 1, 2, height_ratios=[3.0] * n_grid + [z_height])
+    title_height = 0.2 + 0.18 * (title.count("\n") + 1)
+    z_height = 0.34 * len(rows) + 0.1
+    sweep_height = 3.2  # per row of panels: 0.65 below for ticks and label, 0.55 above for a title
+    height = title_height + sweep_height * n_grid + z_height + 0.7
+    fig = _figure(height)
+    fig.suptitle(title, fontsize=10, y=1 - 0.1 / height, va="top")
     for k, ((quantity, x_label), points) in enumerate(series.items()):
-        ax = fig.add_subplot(grid[k // 2, k % 2])
+        bottom = height - title_height - sweep_height * (k // 2 + 1) + 0.65
+        ax = _axes(fig, 0.8 + (k % 2) * _WIDTH / 2, bottom, _WIDTH / 2 - 1.1, sweep_height - 1.2)
         plot_sweep(ax, [v.x for v in points], predicted=[v.predicted for v in points],
                    measured=[v.measured for v in points], stderr=[v.stderr for v in points], x_label=x_label,
                    title=quantity, expect_agreement=all(v.expect_agreement for v in points))
-    ax = fig.add_subplot(grid[n_grid, :])
+    ax = _axes(fig, 3.4, 0.6, _WIDTH - 3.4 - _LEGEND, z_height)
     labels = [f"#{k + 1} " + textwrap.shorten(v.quantity, 48, placeholder="...") + "\n" +
               textwrap.shorten(v.regime, 48, placeholder="...") for k, v in enumerate(rows)]
     _draw_z(ax, rows, labels)
