@@ -9,7 +9,6 @@ lists them in the order ``sandbox --help`` shows them.
 """
 import argparse
 import datetime
-import resource
 import shlex
 import sys
 import time
@@ -25,11 +24,6 @@ def _seed(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
     return value
-
-
-def _cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _select_claims(args):
@@ -66,23 +60,24 @@ def _verify(args):
     print(f"sandbox verify: {len(ids)} claims ({', '.join(ids)}), size {size}, seed {args.seed}; "
           f"writing to {args.out}", flush=True)
     print(format_header(width), flush=True)
-    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     verdicts, errors, seconds = [], {}, {}
     for k, claim_id in enumerate(ids, start=1):
         print(f"[{k}/{len(ids)}] {claim_id} running ...", flush=True)
         for result in iter_claims([claim_id], size=size, seed=args.seed):
             verdicts.extend(result.verdicts)
-            seconds[claim_id] = result.seconds
+            seconds[claim_id] = (result.seconds, result.cpu_seconds)
             if result.verdicts:
                 print(format_rows(result.verdicts, width), flush=True)
             if result.error is not None:
                 errors[claim_id] = result.error
                 print(f"{claim_id:<{width}}  ERROR: {result.error.strip().splitlines()[-1]}", flush=True)
             surprising = sum(v.surprising for v in result.verdicts)
-            print(f"[{k}/{len(ids)}] {claim_id} done in {result.seconds:.1f} s: {len(result.verdicts)} rows, "
+            print(f"[{k}/{len(ids)}] {claim_id} done in {result.seconds:.1f} s (CPU {result.cpu_seconds:.1f} s): "
+                  f"{len(result.verdicts)} rows, "
                   f"{surprising} not as the claim expects{', ERROR' if result.error else ''}; "
                   f"{time.perf_counter() - t0:.0f} s elapsed", flush=True)
-    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     run = run_provenance()
     run.update(seed=args.seed, size=size, started=started, wall_s=wall, cpu_s=cpu,
                command=shlex.join(["sandbox", *args.argv]))

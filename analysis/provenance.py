@@ -74,8 +74,9 @@ def run_provenance():
     Keys: ``package``, ``version``, ``git_commit``, ``git_dirty``,
     ``python``, ``numpy``, ``scipy``, ``numba``, ``platform``, ``cpu_count``,
     ``numba_threads``, ``numba_threading_layer``, ``blas_threads`` (a list of
-    ``"library: n"`` strings from threadpoolctl). Thread counts are read,
-    never changed.
+    ``"library: n"`` strings from threadpoolctl), ``load_average`` (1, 5 and
+    15 minutes, or None where the system has none: wall times on a shared
+    machine mean little without it). Thread counts are read, never changed.
     """
     commit, dirty = git_commit()
     info = {
@@ -89,6 +90,7 @@ def run_provenance():
         "numba": _version("numba"),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "numba_threads": None,
         "numba_threading_layer": None,
         "blas_threads": [],

@@ -138,6 +138,8 @@ def _run_rows(run):
         layer = f" ({run['numba_threading_layer']} layer)" if run.get("numba_threading_layer") else ""
         blas = "; ".join(run.get("blas_threads") or []) or "none loaded"
         rows.append(("threads", f"numba {run['numba_threads']}{layer}; BLAS {blas}; {run.get('cpu_count')} CPUs"))
+    if run.get("load_average"):
+        rows.append(("load average", " / ".join(f"{x:.2f}" for x in run["load_average"]) + " (1 / 5 / 15 min)"))
     if "platform" in run:
         rows.append(("platform", run["platform"]))
     for key, label in (("seed", "seed"), ("size", "size"), ("command", "command"), ("started", "started (UTC)")):
@@ -147,6 +149,13 @@ def _run_rows(run):
         cpu = f", CPU time {run['cpu_s']:.1f} s" if "cpu_s" in run else ""
         rows.append(("time", f"{run['wall_s']:.1f} s wall{cpu}"))
     return rows
+
+
+def _time_text(value):
+    """``"12.3 s"`` from wall seconds, or ``"12.3 s (CPU 20.1 s)"`` from a (wall, CPU) pair."""
+    if isinstance(value, tuple):
+        return f"{value[0]:.1f} s (CPU {value[1]:.1f} s)"
+    return f"{value:.1f} s"
 
 
 def _counts_text(counts):
@@ -179,7 +188,7 @@ def write_markdown(verdicts, errors, path, *, statements=None, run=None, figures
         parts += ["## Run\n\n", _md_table(("", ""), run_rows), "\n"]
     parts += ["## Summary\n\n", _md_table(("claim", *VERDICTS, "error", "time"), [
         (c, *(counts.get(c, {}).get(name, 0) for name in VERDICTS), "yes" if c in errors else "",
-         f"{seconds[c]:.1f} s" if c in seconds else "") for c in claim_ids]), "\n"]
+         _time_text(seconds[c]) if c in seconds else "") for c in claim_ids]), "\n"]
     if "z-scores" in figures:
         parts.append(f"![z-scores of all comparisons]({os.path.relpath(figures['z-scores'], base)})\n\n")
     for claim_id in claim_ids:
@@ -261,7 +270,7 @@ def write_html(verdicts, errors, path, *, statements=None, run=None, figures=Non
     parts.append("<h2>Summary</h2>\n")
     parts.append(_html_table(("claim", *VERDICTS, "error", "time"), [
         (c, *(counts.get(c, {}).get(name, 0) for name in VERDICTS), ("yes", "error") if c in errors else "",
-         f"{seconds[c]:.1f} s" if c in seconds else "") for c in claim_ids], numeric=range(1, len(VERDICTS) + 3)))
+         _time_text(seconds[c]) if c in seconds else "") for c in claim_ids], numeric=range(1, len(VERDICTS) + 3)))
     if "z-scores" in figures:
         parts.append(_embedded_png(figures["z-scores"], "z-scores of all comparisons"))
     for claim_id in claim_ids:
@@ -303,7 +312,7 @@ def write_report(verdicts, errors, out_dir, *, statements=None, run=None, second
         Provenance (:func:`analysis.provenance.run_provenance`) plus ``seed``,
         ``size``, ``command``, ``started``, ``wall_s``, ``cpu_s``.
     seconds : dict, optional
-        Claim id -> seconds its check took.
+        Claim id -> seconds its check took, or a (wall, CPU) pair of seconds.
     figures : bool
         Draw the figures (matplotlib); False writes tables only.
 
