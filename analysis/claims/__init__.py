@@ -15,20 +15,18 @@ Examples
 >>> [v.claim for v in verdicts] == ["C11"] * 5 and not errors
 True
 """
+import importlib
+
 from analysis.claims.registry import (REGISTRY, SIZES, Claim, ClaimResult, claim, claim_seeds, iter_claims,
                                       load_claims, run_claims)
 from analysis.verdict import Z_THRESHOLD, Verdict
 
-# built-in claims, registered in this order
-from analysis.claims import c1_rare_minima  # noqa: E402,F401  isort: skip
-from analysis.claims import c2_saddle_escape  # noqa: E402,F401  isort: skip
-from analysis.claims import c3_flat_minima_volume  # noqa: E402,F401  isort: skip
-from analysis.claims import c3_highd_nested_volume  # noqa: E402,F401  isort: skip
-from analysis.claims import c4_random_volume_ratios  # noqa: E402,F401  isort: skip
-from analysis.claims import c8_singular_volume  # noqa: E402,F401  isort: skip
-from analysis.claims import c9_sgd_vs_langevin  # noqa: E402,F401  isort: skip
-from analysis.claims import c10_conditioning  # noqa: E402,F401  isort: skip
-from analysis.claims import c11_ball_in_cube  # noqa: E402,F401  isort: skip
+#: Modules of the built-in claims, imported (and so registered) in this order.
+BUILT_IN_MODULES = ("c1_rare_minima", "c2_saddle_escape", "c3_flat_minima_volume", "c3_highd_nested_volume",
+                    "c4_random_volume_ratios", "c8_singular_volume", "c9_sgd_vs_langevin", "c10_conditioning",
+                    "c11_ball_in_cube")
+for _module in BUILT_IN_MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["Verdict", "Claim", "ClaimResult", "REGISTRY", "SIZES", "Z_THRESHOLD", "claim", "claim_seeds",
-           "iter_claims", "run_claims", "load_claims"]
+           "iter_claims", "run_claims", "load_claims", "BUILT_IN_MODULES"]

@@ -7,9 +7,9 @@ not the Gibbs value T / lam; MALA's Metropolis correction removes the bias.
 import numpy as np
 
 from analysis.claims.registry import claim, claim_seeds
-from analysis.verdict import Verdict
 from analysis.stats import variance_estimate
 from analysis.thermo import gd_critical_step, ula_stationary_variance
+from analysis.verdict import Verdict
 from models import Quadratic, random_rotation
 from sandbox.simulate import simulate
 

@@ -11,9 +11,9 @@ free additive convolution (Pennington & Bahri 2017).
 import numpy as np
 
 from analysis.claims.registry import claim, claim_seeds
-from analysis.verdict import Z_THRESHOLD, Verdict
 from analysis.minima import (DEAN_MAJUMDAR_THETA, fit_quadratic_log_p, goe_log_p_positive_definite,
                              log_p_min_bernoulli, shifted_wishart_log_p_positive_definite_edge)
+from analysis.verdict import Z_THRESHOLD, Verdict
 from models.spectra import GOE, ShiftedWishart, WishartPlusWigner, wishart_plus_wigner_negative_fraction
 from sandbox.rare_events import log_p_positive_definite
 

@@ -7,8 +7,8 @@ time given exactly by a Dawson-function integral, about
 the stable manifold never leaves.
 """
 from analysis.claims.registry import claim, claim_seeds
-from analysis.verdict import Verdict
 from analysis.escape import saddle_exit_time_small_t, saddle_mean_exit_time
+from analysis.verdict import Verdict
 from models import Quadratic, random_rotation
 from sandbox.escape import exit_times
 

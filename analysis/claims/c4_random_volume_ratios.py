@@ -10,8 +10,8 @@ import numpy as np
 from scipy import special, stats
 
 from analysis.claims.registry import claim, claim_seeds
-from analysis.verdict import Verdict
 from analysis.stats import variance_estimate
+from analysis.verdict import Verdict
 from analysis.volume import (flattest_volume_fraction, log_volume_ratio_moments, marchenko_pastur_log_moments,
                              predicted_flattest_fraction)
 from models.spectra import Wishart, marchenko_pastur

@@ -10,8 +10,8 @@ Sigma ~ (eta c / 2) I, which does not favour flat directions.
 import numpy as np
 
 from analysis.claims.registry import claim, claim_seeds
-from analysis.verdict import Verdict
 from analysis.thermo import gibbs_covariance, sgd_stationary_covariance
+from analysis.verdict import Verdict
 from models import Quadratic, random_rotation
 from sandbox.simulate import simulate
 
