@@ -97,7 +97,8 @@ def add_verify_parser(subparsers):
         description="Run the claims ledger: each claim's rows are printed as its check finishes; the report "
                     "(report.md, report.html, results.csv and PNG figures) is written at the end.")
     group = verify.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true", help="default sizes (under 2 minutes on 2 cores)")
+    group.add_argument("--quick", action="store_true",
+                       help="default sizes (about 70 s of CPU, plus about 60 s of compilation on the first run)")
     group.add_argument("--full", action="store_true", help="larger samples and dimensions")
     group.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every step runs (seconds)")
     verify.add_argument("--claim", nargs="+", metavar="ID", help="claim ids to run (default: all of the modules')")
