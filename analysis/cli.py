@@ -1,4 +1,4 @@
-"""The ``sandbox`` command: ``sandbox verify`` and ``sandbox bench``.
+"""The ``sandbox`` command: ``sandbox verify``, ``sandbox bench`` and ``sandbox study``.
 
 It lives in :mod:`analysis` because ``verify`` runs the claims ledger, and
 data flow models -> sandbox -> analysis: :mod:`sandbox` never imports
@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 
-__all__ = ["main", "build_parser", "SUBCOMMANDS", "add_verify_parser", "add_bench_parser"]
+__all__ = ["main", "build_parser", "SUBCOMMANDS", "add_verify_parser", "add_bench_parser", "add_study_parser"]
 
 
 def _seed(text):
@@ -112,16 +112,19 @@ def add_verify_parser(subparsers):
     return verify
 
 
-_BENCH_SECTIONS = ("ula", "spectra", "dos")
+_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study")
 
 
 def _bench(args):
     from sandbox import bench
+    from sandbox.study import bench as study_bench
 
     sections = {
         "ula": bench.run_benchmarks,
         "spectra": bench.run_spectra_benchmarks,
         "dos": bench.run_dos_benchmarks,
+        "symbolic": bench.run_symbolic_benchmarks,
+        "study": study_bench.run_study_benchmarks,
     }
     for name in args.only or _BENCH_SECTIONS:
         print(f"== {name}", flush=True)
@@ -139,9 +142,20 @@ def add_bench_parser(subparsers):
     return bench
 
 
+def _register_claim_studies():
+    import analysis.claim_study  # noqa: F401  (registers claim checks as the study function "claim")
+
+
+def add_study_parser(subparsers):
+    """``sandbox study run|show``: parameter studies (:mod:`sandbox.study.cli`); specs may name a claim check."""
+    from sandbox.study.cli import add_study_parser as add_sandbox_study_parser
+
+    return add_sandbox_study_parser(subparsers, setup=_register_claim_studies)
+
+
 #: Functions adding the subcommands, in the order ``--help`` lists them. Another subcommand is one more
 #: ``add_<name>_parser(subparsers)`` here.
-SUBCOMMANDS = [add_verify_parser, add_bench_parser]
+SUBCOMMANDS = [add_verify_parser, add_bench_parser, add_study_parser]
 
 
 def build_parser():

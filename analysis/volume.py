@@ -774,7 +774,7 @@ class VolumeExponentFit(NamedTuple):
     n_points: int
 
 
-def fit_volume_exponent(dos, *, eps_min, eps_max, errors="independent"):
+def fit_volume_exponent(dos, *, eps_min, eps_max, errors=None, n_grid=25):
     r"""Fit log V = lambda log eps + (m - 1) log log(1/eps) + c to a density of states.
 
     Generalised least squares on the points with eps_min <= eps <= eps_max,
@@ -812,17 +812,29 @@ def fit_volume_exponent(dos, *, eps_min, eps_max, errors="independent"):
     increments on noisy log eps increments attenuates the slope (measured:
     lambda about half its true value).
 
+    A :class:`~sandbox.nested.DensityOfStates` (what
+    :func:`sandbox.density_of_states` returns) is handled that honest way by
+    itself: it is read on ``n_grid`` log-spaced levels in [eps_min, eps_max]
+    (``dos.log_volume(grid)``) and fitted with ``errors="cumulative"``, so
+    the natural call ``fit_volume_exponent(density_of_states(...), eps_min=...,
+    eps_max=...)`` cannot give the biased fit of the raw dead points.
+
     Parameters
     ----------
-    dos : object or tuple
-        An object with 1-d arrays ``eps``, ``log_volume`` and ``stderr`` (the
-        standard error of each log volume), or a tuple ``(eps, log_volume,
-        stderr)``; eps > 0, stderr > 0, all finite, equal lengths.
+    dos : DensityOfStates, object or tuple
+        A :class:`~sandbox.nested.DensityOfStates`; or an object with 1-d
+        arrays ``eps``, ``log_volume`` and ``stderr`` (the standard error of
+        each log volume), or a tuple ``(eps, log_volume, stderr)``; eps > 0,
+        stderr > 0, all finite, equal lengths.
     eps_min, eps_max : float
         The fitting window, 0 < eps_min < eps_max < 1; at least 4 points must
-        fall inside.
+        fall inside. For a DensityOfStates, eps_min must not lie below its
+        deepest level ``dos.eps[0]``.
     errors : {"independent", "cumulative"}, optional
-        Error model, see above (default "independent").
+        Error model, see above. Default: "cumulative" for a DensityOfStates,
+        "independent" for arrays.
+    n_grid : int
+        Levels read from a DensityOfStates (default 25).
 
     Returns
     -------
@@ -844,14 +856,24 @@ def fit_volume_exponent(dos, *, eps_min, eps_max, errors="independent"):
     >>> round(float(fit.lam.value), 4), round(float(fit.m_minus_1.value), 4)
     (0.25, 0.0)
     """
-    errors = check_choice(errors, "errors", ("independent", "cumulative"))
-    eps, logv, se = _dos_arrays(dos)
     eps_min = check_positive(eps_min, "eps_min")
     eps_max = check_positive(eps_max, "eps_max")
     if not eps_max < 1:
         raise ValueError(f"eps_max must be < 1 so that log log(1/eps) is defined, got {eps_max!r}")
     if not eps_min < eps_max:
         raise ValueError(f"eps_min must be < eps_max, got eps_min={eps_min!r} and eps_max={eps_max!r}")
+    sampled = callable(getattr(dos, "log_volume", None)) and hasattr(dos, "log_volumes")
+    if errors is None:
+        errors = "cumulative" if sampled else "independent"
+    errors = check_choice(errors, "errors", ("independent", "cumulative"))
+    if sampled:
+        if eps_min < dos.eps[0]:
+            raise ValueError(f"eps_min={eps_min!r} lies below the deepest level {float(dos.eps[0])!r} of the density "
+                             "of states; run density_of_states with a lower eps_min")
+        grid = np.geomspace(eps_max, eps_min, check_positive_int(n_grid, "n_grid", minimum=4))
+        at_grid = dos.log_volume(grid)
+        dos = (grid, at_grid.value, at_grid.stderr)
+    eps, logv, se = _dos_arrays(dos)
     keep = (eps >= eps_min) & (eps <= eps_max)
     n_points = int(keep.sum())
     if n_points < 4:

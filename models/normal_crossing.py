@@ -11,10 +11,10 @@ closed forms in :mod:`analysis.volume`).
 """
 import numbers
 
+import numba as nb
 import numpy as np
 
-from models import kernels
-from models.landscape import KernelParams, Landscape
+from models.landscape import Landscape
 from models.validation import as_finite_array
 
 __all__ = ["NormalCrossing", "as_exponents"]
@@ -70,9 +70,8 @@ class NormalCrossing(Landscape):
     indices attaining it (Watanabe 2009, sec. 2.4; CLAIMS.md C8).
 
     ``hessian_is_psd`` is False: the Hessian is indefinite off the axes when
-    d >= 2 (at w = (1, 1) of w1^2 w2^2 it is [[2, 4], [4, 2]]), and no
-    Hessian square-root kernel exists for this kind, so simulators refuse
-    Hessian-shaped noise on it.
+    d >= 2 (at w = (1, 1) of w1^2 w2^2 it is [[2, 4], [4, 2]]), so
+    simulators refuse Hessian-shaped noise on it.
 
     Parameters
     ----------
@@ -97,15 +96,17 @@ class NormalCrossing(Landscape):
         d = self.exponents.size
         self.dim = d
         self.center = np.zeros(d) if center is None else as_finite_array(center, "center", shape=(d,))
-        fp = np.concatenate([self.center, self.exponents.astype(float)])
-        self._kernel = KernelParams(kernels.NORMAL_CROSSING, np.ascontiguousarray(fp),
-                                    np.array([d], dtype=np.int64))
+        self._params = np.ascontiguousarray(np.concatenate([self.center, self.exponents.astype(float)]))
 
     def __repr__(self):
         return f"NormalCrossing(exponents={self.exponents.tolist()}, d={self.dim})"
 
-    def kernel_params(self):
-        return self._kernel
+    def kernel_functions(self):
+        return _KERNELS
+
+    def kernel_parameters(self):
+        """[c (d), k (d) as floats]."""
+        return self._params
 
     def _factors(self, x):
         """u = x - c, p_i = u_i^(2k_i), q_i = dp_i/du_i, r_i = d^2p_i/du_i^2 for a batch (n, d)."""
@@ -148,3 +149,68 @@ class NormalCrossing(Landscape):
         h = q[:, :, None] * q[:, None, :] * without_two
         h[:, idx, idx] = r * self._products_without_one(p)
         return h if arr.ndim == 2 else h[0]
+
+
+# --- kernels (models.kernels slot signatures); p = [c (d), k (d)] ----------------------------
+
+@nb.njit(cache=True)
+def _value(x, p):
+    """prod_i (x_i - c_i)^(2 k_i), computed as (u^2)^k so that the base is >= 0."""
+    d = x.size
+    s = 1.0
+    for i in range(d):
+        u = x[i] - p[i]
+        s *= (u * u) ** p[d + i]
+    return s
+
+
+@nb.njit(cache=True)
+def _value_and_gradient(x, p, out):
+    """g_j = 2 k_j u_j^(2 k_j - 1) prod_{i != j} u_i^(2 k_i), without division.
+
+    ``out`` first holds the prefix products prod_{i<j}; a backward sweep then
+    multiplies in the suffix product and the derivative of factor j, so the
+    gradient is exact on the axes (where some u_i = 0).
+    """
+    d = x.size
+    s = 1.0
+    for j in range(d):
+        out[j] = s
+        u = x[j] - p[j]
+        s *= (u * u) ** p[d + j]
+    s = 1.0
+    for j in range(d - 1, -1, -1):
+        u = x[j] - p[j]
+        k = p[d + j]
+        out[j] *= s * 2.0 * k * u * (u * u) ** (k - 1.0)
+        s *= (u * u) ** k
+    return s
+
+
+@nb.njit(cache=True)
+def _gradient(x, p, out):
+    _value_and_gradient(x, p, out)
+
+
+@nb.njit(cache=True)
+def _hessian(x, p, out):
+    """H_jl = q_j q_l prod_{i != j, l} p_i (j != l), H_jj = r_j prod_{i != j} p_i; products without division."""
+    d = x.size
+    for j in range(d):
+        for l in range(j, d):
+            prod = 1.0
+            for i in range(d):
+                if i != j and i != l:
+                    u = x[i] - p[i]
+                    prod *= (u * u) ** p[d + i]
+            u, k = x[j] - p[j], p[d + j]
+            if l == j:
+                out[j, j] = 2.0 * k * (2.0 * k - 1.0) * (u * u) ** (k - 1.0) * prod
+            else:
+                w, m = x[l] - p[l], p[d + l]
+                out[j, l] = 2.0 * k * u * (u * u) ** (k - 1.0) * 2.0 * m * w * (w * w) ** (m - 1.0) * prod
+                out[l, j] = out[j, l]
+
+
+_KERNELS = {"value": _value, "gradient": _gradient, "value_and_gradient": _value_and_gradient,
+            "hessian": _hessian}

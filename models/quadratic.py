@@ -1,8 +1,8 @@
 """Quadratic minima and saddles: L(x) = 1/2 (x - c)^T Q diag(lam) Q^T (x - c)."""
+import numba as nb
 import numpy as np
 
-from models import kernels
-from models.landscape import KernelParams, Landscape
+from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive_int
 
 __all__ = ["Quadratic", "random_rotation"]
@@ -71,25 +71,34 @@ class Quadratic(Landscape):
             self.matrix = 0.5 * (self.matrix + self.matrix.T)
             self.affine_gradient = (self.matrix, self.center)
         self.hessian_is_psd = bool(np.all(self.eigenvalues >= 0))
-        self._kernel = None
+        self._params = None
 
     def __repr__(self):
         kind = "diagonal" if self.rotation is None else "rotated"
         return f"Quadratic(d={self.dim}, {kind}, eigenvalues in [{self.eigenvalues.min():.3g}, {self.eigenvalues.max():.3g}])"
 
-    def kernel_params(self):
-        if self._kernel is None:
-            d = self.dim
+    def kernel_functions(self):
+        return _DIAGONAL if self.rotation is None else _DENSE
+
+    def kernel_parameters(self):
+        """Diagonal: [c (d), lam (d), sqrt(lam) (d)]; rotated: [c (d), H (d*d), H^{1/2} (d*d)], row-major.
+
+        The square roots are NaN where an eigenvalue is negative (Hessian-shaped
+        noise is refused first: ``hessian_is_psd`` is False then).
+        """
+        if self._params is None:
             sqrt_lam = np.sqrt(np.where(self.eigenvalues >= 0, self.eigenvalues, np.nan))
             if self.rotation is None:
-                fp = np.concatenate([self.center, self.eigenvalues, sqrt_lam])
-                kind = kernels.DIAGONAL_QUADRATIC
+                parts = [self.center, self.eigenvalues, sqrt_lam]
             else:
                 sqrt_h = (self.rotation * sqrt_lam) @ self.rotation.T
-                fp = np.concatenate([self.center, self.matrix.ravel(), sqrt_h.ravel()])
-                kind = kernels.DENSE_QUADRATIC
-            self._kernel = KernelParams(kind, np.ascontiguousarray(fp), np.array([d], dtype=np.int64))
-        return self._kernel
+                parts = [self.center, self.matrix.ravel(), sqrt_h.ravel()]
+            self._params = np.ascontiguousarray(np.concatenate(parts))
+        return self._params
+
+    def curvature_bound(self):
+        """lambda_max: GD and ULA are stable iff step_size < 2 / lambda_max."""
+        return float(self.eigenvalues.max())
 
     def value(self, x):
         u = self._points(x) - self.center
@@ -107,3 +116,121 @@ class Quadratic(Landscape):
         arr = self._points(x)
         h = np.diag(self.eigenvalues) if self.matrix is None else self.matrix.copy()
         return h if arr.ndim == 1 else np.broadcast_to(h, (arr.shape[0],) + h.shape).copy()
+
+
+# --- kernels (models.kernels slot signatures); p as in Quadratic.kernel_parameters ----------
+
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _diagonal_value(x, p):
+    d = x.size
+    s = 0.0
+    for i in range(d):
+        u = x[i] - p[i]
+        s += p[d + i] * u * u
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _diagonal_gradient(x, p, out):
+    d = x.size
+    for i in range(d):
+        out[i] = p[d + i] * (x[i] - p[i])
+
+
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _diagonal_value_and_gradient(x, p, out):
+    d = x.size
+    s = 0.0
+    for i in range(d):
+        u = x[i] - p[i]
+        g = p[d + i] * u
+        out[i] = g
+        s += g * u
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _diagonal_hessian(x, p, out):
+    d = x.size
+    out[:, :] = 0.0
+    for i in range(d):
+        out[i, i] = p[d + i]
+
+
+@nb.njit(cache=True)
+def _diagonal_hessian_vector(x, p, v, out):
+    d = x.size
+    for i in range(d):
+        out[i] = p[d + i] * v[i]
+
+
+@nb.njit(cache=True)
+def _diagonal_hessian_sqrt(x, p, v, out):
+    d = x.size
+    for i in range(d):
+        out[i] = p[2 * d + i] * v[i]
+
+
+@nb.njit(cache=True)
+def _matvec(p, offset, d, x, shift, out):
+    """out = M (x - shift * c), M = p[offset:offset + d*d] row-major, c = p[:d]; shift is 0 or 1."""
+    for i in range(d):
+        row = offset + i * d
+        t = 0.0
+        for j in range(d):
+            t += p[row + j] * (x[j] - shift * p[j])
+        out[i] = t
+
+
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _dense_value(x, p):
+    d = x.size
+    s = 0.0
+    for i in range(d):
+        row = d + i * d
+        t = 0.0
+        for j in range(d):
+            t += p[row + j] * (x[j] - p[j])
+        s += (x[i] - p[i]) * t
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _dense_gradient(x, p, out):
+    _matvec(p, x.size, x.size, x, 1.0, out)
+
+
+@nb.njit(cache=True)
+def _dense_value_and_gradient(x, p, out):
+    d = x.size
+    _matvec(p, d, d, x, 1.0, out)
+    s = 0.0
+    for i in range(d):
+        s += (x[i] - p[i]) * out[i]
+    return 0.5 * s
+
+
+@nb.njit(cache=True)
+def _dense_hessian(x, p, out):
+    d = x.size
+    for i in range(d):
+        for j in range(d):
+            out[i, j] = p[d + i * d + j]
+
+
+@nb.njit(cache=True)
+def _dense_hessian_vector(x, p, v, out):
+    _matvec(p, v.size, v.size, v, 0.0, out)
+
+
+@nb.njit(cache=True)
+def _dense_hessian_sqrt(x, p, v, out):
+    d = v.size
+    _matvec(p, d + d * d, d, v, 0.0, out)
+
+
+_DIAGONAL = {"value": _diagonal_value, "gradient": _diagonal_gradient,
+             "value_and_gradient": _diagonal_value_and_gradient, "hessian": _diagonal_hessian,
+             "hessian_vector": _diagonal_hessian_vector, "hessian_sqrt": _diagonal_hessian_sqrt}
+_DENSE = {"value": _dense_value, "gradient": _dense_gradient, "value_and_gradient": _dense_value_and_gradient,
+          "hessian": _dense_hessian, "hessian_vector": _dense_hessian_vector, "hessian_sqrt": _dense_hessian_sqrt}

@@ -18,7 +18,10 @@ measures (DESIGN.md, "Performance"):
 Each timing is the best of ``repeats`` runs after a warm-up that compiles.
 The ``spectra`` section times GOE eigenvalue sampling and subset simulation;
 the ``dos`` section times nested sampling (:func:`run_dos_benchmarks`) and
-compares its loss evaluations per second with a tight numba loop and numpy.
+compares its loss evaluations per second with a tight numba loop and numpy;
+the ``symbolic`` section (:func:`run_symbolic_benchmarks`) sets symbolic
+landscapes beside built-in and hand-written kernels and times compilation
+and reuse across processes.
 """
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +34,7 @@ from models.kernels import value
 from sandbox.streams import chain_states, standard_normals
 from sandbox.simulate import simulate
 
-__all__ = ["run_benchmarks", "run_spectra_benchmarks", "run_dos_benchmarks", "ula_numpy",
+__all__ = ["run_benchmarks", "run_spectra_benchmarks", "run_dos_benchmarks", "run_symbolic_benchmarks", "ula_numpy",
            "rng_bound_seconds", "own_rng_seconds", "evaluation_bound_seconds"]
 
 
@@ -199,12 +202,12 @@ def run_spectra_benchmarks(*, quick=False, repeats=2, print_fn=print):
 
 
 @nb.njit(cache=True, parallel=True)
-def _evaluate_rounds(kind, fp, ip, x, n_rounds, out):
+def _evaluate_rounds(fns, params, x, n_rounds, out):
     n = x.shape[0]
     for i in nb.prange(n):
         s = 0.0
         for r in range(n_rounds):
-            s += value(kind, fp, ip, x[(i + r) % n])
+            s += value(fns, params, x[(i + r) % n])[1]
         out[i] = s
 
 
@@ -215,11 +218,11 @@ def evaluation_bound_seconds(landscape, x, n_rounds):
     sampler's do: no sampler can evaluate L faster, so this is the hardware
     bound of an evaluation-dominated sampler.
     """
-    kp = landscape.kernel_params()
+    kernel = landscape.compiled(("value",))
     out = np.empty(x.shape[0])
-    _evaluate_rounds(kp.kind, kp.fp, kp.ip, x, 1, out)  # compile
+    _evaluate_rounds(kernel.addresses, kernel.params, x, 1, out)  # compile
     t0 = time.perf_counter()
-    _evaluate_rounds(kp.kind, kp.fp, kp.ip, x, n_rounds, out)
+    _evaluate_rounds(kernel.addresses, kernel.params, x, n_rounds, out)
     return time.perf_counter() - t0
 
 
@@ -260,4 +263,133 @@ def run_dos_benchmarks(*, quick=False, repeats=2, print_fn=print):
                  f"{numpy_rate / bound_rate:.2f}")
     print_fn("  reference (issue 4, not measured here): dynesty 3.1, nlive 500, d=20: 90-115 s, 0.5-1.5e6 "
              "evaluations, error 0.15-0.85 nats; reported not to converge near d=150")
+    return rows
+
+
+# --- symbolic landscapes -----------------------------------------------------------------
+
+@nb.njit(cache=True)
+def _double_well_value(x, p):
+    t = x[0] * x[0] - 1.0
+    return t * t + 0.5 * x[1] * x[1]
+
+
+@nb.njit(cache=True)
+def _double_well_gradient(x, p, out):
+    out[0] = 4.0 * x[0] * (x[0] * x[0] - 1.0)
+    out[1] = x[1]
+
+
+@nb.njit(cache=True, parallel=True)
+def _fused_double_well_ula(x, states, n_steps, step, scale):
+    """ULA on (x^2 - 1)^2 + y^2/2 with the gradient written into the loop: no landscape interface at all."""
+    for c in nb.prange(x.shape[0]):
+        z = np.empty(2)
+        st = states[c]
+        x0, x1 = x[c, 0], x[c, 1]
+        for _ in range(n_steps):
+            standard_normals(st, z)
+            g0 = 4.0 * x0 * (x0 * x0 - 1.0)
+            x0 = x0 - step * g0 + scale * z[0]
+            x1 = x1 - step * x1 + scale * z[1]
+        x[c, 0], x[c, 1] = x0, x1
+
+
+_PROCESS_SCRIPT = r"""
+import sys, time
+t0 = time.perf_counter()
+from models import Quadratic, Symbolic
+from sandbox import simulate
+landscape = Quadratic([1.0, 2.0]) if sys.argv[1] == "builtin" else Symbolic(sys.argv[1], ["x", "y"])
+simulate(landscape, "ula", n_chains=64, n_steps=100, step_size=0.01, temperature=0.5, seed=0).check()
+print(time.perf_counter() - t0)
+"""
+
+
+def _process_seconds(arg):
+    """Wall time of a fresh Python process that imports the package and runs a small ULA on ``arg``."""
+    import subprocess
+    import sys
+
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _PROCESS_SCRIPT, arg], capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, float(out.stdout.strip().splitlines()[-1])
+
+
+def run_symbolic_benchmarks(*, quick=False, repeats=2, print_fn=print):
+    """Symbolic landscapes against built-in and hand-written kernels, compile and reuse times, sweeps.
+
+    - ULA throughput (chain*dim*steps/s) of a ``Symbolic`` diagonal quadratic written as a sum
+      against the built-in ``Quadratic``, d = 10 and 100, in the same run (target >= 0.8);
+    - a ``Symbolic`` 2-d double well against the same loss as hand-written njit functions
+      (``Custom``) and against a ULA loop with the gradient written in (no landscape interface);
+    - the wall time of a new process that compiles a new expression, of one that reuses it from
+      the disk cache, and of one that uses the built-in path (target: reuse adds < 1 s);
+    - the compile count of a sweep over 20 ``with_parameters`` values (target 1).
+    """
+    import uuid
+
+    from models import Custom, Symbolic, kernels
+    from models import symbolic as symbolic_module
+
+    n_chains, n_steps = 4096, (200 if quick else 1000)
+    h, temp = 0.01, 1.0
+    rows = []
+    print_fn(f"symbolic landscapes, ULA with {n_chains} chains x {n_steps} steps, {nb.get_num_threads()} threads; "
+             "throughput in chain*dim*steps/s")
+
+    def throughput(landscape):
+        d = landscape.dim
+        simulate(landscape, "ula", n_chains=8, n_steps=2, step_size=h, temperature=temp, seed=0)  # compile
+        t = _best_time(lambda: simulate(landscape, "ula", n_chains=n_chains, n_steps=n_steps, step_size=h,
+                                        temperature=temp, seed=0), repeats)
+        return n_chains * d * n_steps / t
+
+    for d in (10, 100):
+        lam = np.geomspace(0.1, 1.0, d)
+        text = " + ".join(f"{float(lam[i])!r}*x{i}**2/2" for i in range(d))
+        sym, builtin = Symbolic(text, [f"x{i}" for i in range(d)]), Quadratic(lam)
+        r_sym, r_builtin = throughput(sym), throughput(builtin)
+        rows.append({"case": f"diagonal quadratic d={d}", "symbolic_per_s": r_sym, "reference_per_s": r_builtin,
+                     "ratio": r_sym / r_builtin})
+        print_fn(f"diagonal quadratic d={d} (sum of {d} terms): Symbolic {r_sym:.3g}/s, built-in Quadratic "
+                 f"{r_builtin:.3g}/s -> ratio {r_sym / r_builtin:.2f} (target >= 0.8)")
+
+    well = Symbolic("(x**2 - 1)**2 + y**2/2", ["x", "y"])
+    hand = Custom(_double_well_value, _double_well_gradient, dim=2)
+    r_sym, r_hand = throughput(well), throughput(hand)
+    states = chain_states(0, n_chains)
+    x = np.zeros((n_chains, 2))
+    scale = float(np.sqrt(2 * h * temp))
+    _fused_double_well_ula(x[:2], states[:2], 2, h, scale)  # compile
+    t_fused = _best_time(lambda: _fused_double_well_ula(np.zeros((n_chains, 2)), chain_states(0, n_chains), n_steps,
+                                                        h, scale), repeats)
+    r_fused = n_chains * 2 * n_steps / t_fused
+    rows.append({"case": "2-d double well", "symbolic_per_s": r_sym, "reference_per_s": r_hand,
+                 "ratio": r_sym / r_hand, "fused_loop_per_s": r_fused})
+    print_fn(f"2-d double well: Symbolic {r_sym:.3g}/s, hand-written njit kernel (Custom) {r_hand:.3g}/s -> ratio "
+             f"{r_sym / r_hand:.2f} (target >= 0.8); a ULA loop with the gradient written in {r_fused:.3g}/s "
+             f"(Symbolic/fused {r_sym / r_fused:.2f}: the cost of the landscape interface at d = 2)")
+
+    token = uuid.uuid4().int % 10**9
+    fresh = f"(x**2 - 1)**2 + y**2/2 + {token}e-15*x*y"
+    wall_builtin, _ = min(_process_seconds("builtin") for _ in range(repeats))
+    wall_cold, _ = _process_seconds(fresh)
+    wall_warm, _ = min(_process_seconds(fresh) for _ in range(repeats))
+    rows.append({"case": "processes", "builtin_s": wall_builtin, "cold_s": wall_cold, "warm_s": wall_warm,
+                 "reuse_overhead_s": wall_warm - wall_builtin})
+    print_fn(f"new process, small ULA run: built-in path {wall_builtin:.2f} s; a new expression (generate + compile) "
+             f"{wall_cold:.2f} s; the same expression again (disk cache) {wall_warm:.2f} s -> reuse adds "
+             f"{wall_warm - wall_builtin:+.2f} s over the built-in path (target < 1 s)")
+
+    sweep = Symbolic(f"(x**2 - a**2)**2 + {token}e-15*x", ["x"], parameters={"a": 1.0})   # new to this process
+    before, adapters = symbolic_module.compile_count(), len(kernels._ADAPTERS)
+    for a in np.linspace(0.5, 2.0, 20):
+        simulate(sweep.with_parameters(a=float(a)), "ula", n_chains=64, n_steps=100, step_size=0.001,
+                 temperature=0.5, seed=0)
+    builds = symbolic_module.compile_count() - before
+    new_adapters = len(kernels._ADAPTERS) - adapters
+    rows.append({"case": "with_parameters sweep", "compile_count": builds, "adapter_compilations": new_adapters})
+    print_fn(f"sweep of 20 with_parameters values of a new expression: {builds} kernel build(s) and {new_adapters} "
+             "adapter compilations in all, both at the first value (target: 1 build)")
     return rows

@@ -20,11 +20,13 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from models.estimate import Estimate
 from models.kernels import gradient
 from models.landscape import Landscape
 from models.validation import (as_finite_array, check_choice, check_nonnegative, check_positive,
                                check_positive_int)
-from models.estimate import Estimate
+from sandbox.dynamics import CAUSE_RAISED, CAUSES, _step_cause
+from sandbox.simulate import DivergenceError
 from sandbox.streams import chain_states, seed_sequence, standard_normals
 
 __all__ = ["ExitTimes", "exit_times", "MONITORING_BETA"]
@@ -51,7 +53,8 @@ class ExitTimes(NamedTuple):
 
 
 @nb.njit(cache=True, parallel=True)
-def _exit_steps(kind, fp, ip, x, states, max_steps, step, noise_scale, origin, direction, slab, radius, out):
+def _exit_steps(fns, params, x, states, max_steps, step, noise_scale, origin, direction, slab, radius, out,
+                divergence_step, divergence_cause):
     n, d = x.shape
     r2 = radius * radius
     for c in nb.prange(n):
@@ -61,7 +64,9 @@ def _exit_steps(kind, fp, ip, x, states, max_steps, step, noise_scale, origin, d
         st = states[c]
         out[c] = -1
         for t in range(1, max_steps + 1):
-            gradient(kind, fp, ip, cur, g)
+            if gradient(fns, params, cur, g) != 0:
+                divergence_step[c], divergence_cause[c] = t, CAUSE_RAISED
+                break
             if noise_scale != 0.0:
                 standard_normals(st, z)
             dist = 0.0
@@ -72,7 +77,10 @@ def _exit_steps(kind, fp, ip, x, states, max_steps, step, noise_scale, origin, d
                     dist += u * direction[i]
                 else:
                     dist += u * u
-            if not math.isfinite(dist) or (dist * dist >= r2 if slab else dist >= r2):
+            if not math.isfinite(dist):
+                divergence_step[c], divergence_cause[c] = t, _step_cause(g)
+                break
+            if dist * dist >= r2 if slab else dist >= r2:
                 out[c] = t
                 break
         x[c, :] = cur
@@ -107,6 +115,12 @@ def exit_times(landscape, *, radius, n_chains, step_size, temperature, max_steps
     Returns
     -------
     ExitTimes
+
+    Raises
+    ------
+    DivergenceError
+        If a chain's state became non-finite or a landscape function raised
+        before the chain left the region (which chains, at which step).
     """
     if not isinstance(landscape, Landscape):
         raise ValueError(f"landscape must be a models.Landscape, got {type(landscape).__name__}")
@@ -136,9 +150,17 @@ def exit_times(landscape, *, radius, n_chains, step_size, temperature, max_steps
     x = np.array(np.broadcast_to(start, (n_chains, d)), dtype=float)
     states = chain_states(seed_sequence(seed), n_chains)
     steps = np.empty(n_chains, dtype=np.int64)
-    kp = landscape.kernel_params()
-    _exit_steps(kp.kind, kp.fp, kp.ip, x, states, max_steps, h, noise_scale, origin, direction / norm,
-                region == "slab", monitored, steps)
+    kernel = landscape.compiled(("gradient",))
+    divergence_step = np.full(n_chains, -1, dtype=np.int64)
+    divergence_cause = np.zeros(n_chains, dtype=np.int64)
+    _exit_steps(kernel.addresses, kernel.params, x, states, max_steps, h, noise_scale, origin, direction / norm,
+                region == "slab", monitored, steps, divergence_step, divergence_cause)
+    failed = np.flatnonzero(divergence_step >= 0)
+    if failed.size:
+        shown = ", ".join(f"chain {c} at step {divergence_step[c]} ({CAUSES[int(divergence_cause[c])]})"
+                          for c in failed[:5])
+        raise DivergenceError(f"{failed.size} of {n_chains} chains stopped before leaving the region ({shown}): "
+                              "the gradient or the state became non-finite, or a landscape function raised")
     times = np.where(steps > 0, steps * h, np.inf)
     exited = times[np.isfinite(times)]
     if exited.size >= 2:

@@ -65,10 +65,10 @@ import numba as nb
 import numpy as np
 from scipy.special import gammaln
 
-from models.kernels import value
-from models.landscape import Landscape
-from models.validation import as_finite_array, check_positive, check_positive_int
 from models.estimate import Estimate
+from models.kernels import value
+from models.landscape import Landscape, LandscapeError
+from models.validation import as_finite_array, check_positive, check_positive_int, plain
 from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
 __all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",
@@ -99,8 +99,15 @@ _NOT_FINITE = 3
 
 # --- numba kernels -------------------------------------------------------------
 
+@nb.njit(cache=True, inline="always")
+def _loss(fns, params, x):
+    """L(x), NaN if a landscape function raised (so that it is reported as a non-finite loss)."""
+    status, loss = value(fns, params, x)
+    return loss if status == 0 else np.nan
+
+
 @nb.njit(cache=True, parallel=True)
-def _initial_points(kind, fp, ip, shift, scale, gaussian, states, x, loss):
+def _initial_points(fns, params, shift, scale, gaussian, states, x, loss):
     """Chain c: x[c] = shift + scale * U, U uniform in [0, 1)^d (or standard
     normal if ``gaussian``); loss[c] = L(x[c])."""
     n, d = x.shape
@@ -112,11 +119,11 @@ def _initial_points(kind, fp, ip, shift, scale, gaussian, states, x, loss):
             uniforms(states[c], u)
         for i in range(d):
             x[c, i] = shift[i] + scale[i] * u[i]
-        loss[c] = value(kind, fp, ip, x[c])
+        loss[c] = _loss(fns, params, x[c])
 
 
 @nb.njit(cache=True, inline="always")
-def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
+def _classify(fns, params, x, t, u, y, low, high, threshold, reflect):
     """Write y = x + t u, folded into the box by mirror reflection at its walls
     if ``reflect`` (the position of a billiard ball in the box), and return
     (status, L(y)), status one of _OUTSIDE_PRIOR ... _NOT_FINITE."""
@@ -142,7 +149,7 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
                 outside |= (yi < low[i]) | (yi > high[i])
     if outside:
         return _OUTSIDE_PRIOR, 0.0
-    loss = value(kind, fp, ip, y)
+    loss = _loss(fns, params, y)
     if not math.isfinite(loss):
         return _NOT_FINITE, loss
     if loss < threshold:
@@ -151,13 +158,13 @@ def _classify(kind, fp, ip, x, t, u, y, low, high, threshold, reflect):
 
 
 @nb.njit(cache=True, inline="always")
-def _classify_axis(kind, fp, ip, x, t, a, scale, y, low, high, threshold):
+def _classify_axis(fns, params, x, t, a, scale, y, low, high, threshold):
     """Like :func:`_classify` for u = scale e_a, with y equal to x off coordinate a."""
     ya = x[a] + t * scale
     y[a] = ya
     if (ya < low[a]) | (ya > high[a]):
         return _OUTSIDE_PRIOR, 0.0
-    loss = value(kind, fp, ip, y)
+    loss = _loss(fns, params, y)
     if not math.isfinite(loss):
         return _NOT_FINITE, loss
     if loss < threshold:
@@ -166,18 +173,18 @@ def _classify_axis(kind, fp, ip, x, t, a, scale, y, low, high, threshold):
 
 
 @nb.njit(cache=True, inline="always")
-def _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold, prior_lin, prior_quad, slice_gap):
+def _test(fns, params, move, x, t, u, a, y, low, high, threshold, prior_lin, prior_quad, slice_gap):
     # Gaussian prior: log p(x + t u) - log p(x) = -(prior_lin t + prior_quad t^2 / 2) must stay
     # above log(height / p(x)) = -slice_gap (Neal 2003, sec. 4); for the box prior slice_gap = inf
     if prior_lin * t + 0.5 * prior_quad * t * t >= slice_gap:
         return _OUTSIDE_PRIOR, 0.0
     if move == 1:
-        return _classify_axis(kind, fp, ip, x, t, a, u[a], y, low, high, threshold)
-    return _classify(kind, fp, ip, x, t, u, y, low, high, threshold, move == 2)
+        return _classify_axis(fns, params, x, t, a, u[a], y, low, high, threshold)
+    return _classify(fns, params, x, t, u, y, low, high, threshold, move == 2)
 
 
 @nb.njit(cache=True, parallel=True)
-def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, prior_mean, prior_precision, states,
+def _slice_chains(fns, params, pool, pool_loss, threshold, low, high, prior_mean, prior_precision, states,
                   n_steps, move_cdf, coord_scale, widths, new_x, new_loss, counts, bad):
     """Replace k points: chain c walks from a random pool point by slice steps along lines.
 
@@ -280,7 +287,7 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, prior_mea
                 jr = _MAX_EXPAND - 1 - j
                 box_bracket = False
             while j > 0:
-                status, lv = _test(kind, fp, ip, move, x, lo, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                status, lv = _test(fns, params, move, x, lo, u, a, y, low, high, threshold, p_lin, p_quad, gap)
                 counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 if status != _INSIDE:
                     failed = status == _NOT_FINITE
@@ -291,7 +298,7 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, prior_mea
             if failed:
                 break
             while jr > 0:
-                status, lv = _test(kind, fp, ip, move, x, hi, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                status, lv = _test(fns, params, move, x, hi, u, a, y, low, high, threshold, p_lin, p_quad, gap)
                 counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 if status != _INSIDE:
                     failed = status == _NOT_FINITE
@@ -305,7 +312,7 @@ def _slice_chains(kind, fp, ip, pool, pool_loss, threshold, low, high, prior_mea
             for _s in range(_MAX_SHRINK):
                 uniforms(st, r1)
                 t = lo + r1[0] * (hi - lo)
-                status, lv = _test(kind, fp, ip, move, x, t, u, a, y, low, high, threshold, p_lin, p_quad, gap)
+                status, lv = _test(fns, params, move, x, t, u, a, y, low, high, threshold, p_lin, p_quad, gap)
                 counts[c, move, 3] += status != _OUTSIDE_PRIOR
                 counts[c, move, 5 if box_bracket else 1] += 1
                 if status == _NOT_FINITE:
@@ -438,7 +445,7 @@ class DensityOfStates(NamedTuple):
         lowest = self.eps[0]
         if np.any(e < lowest):
             bad = float(np.min(e))
-            raise ValueError(f"eps must be >= {lowest!r}, the deepest loss level sampled; got eps={bad!r} "
+            raise ValueError(f"eps must be >= {plain(lowest)}, the deepest loss level sampled; got eps={plain(bad)} "
                              "(run density_of_states with a lower eps_min)")
         top = e >= self.eps[-1]
         val = np.interp(e, self.eps, self.log_volumes)
@@ -481,8 +488,8 @@ def _box(bounds, d):
     low, high = _per_coordinate(low, "bounds", d), _per_coordinate(high, "bounds", d)
     if np.any(high <= low):
         i = int(np.argmax(high <= low))
-        raise ValueError(f"bounds must satisfy low < high in every coordinate; got low={low[i]!r} >= "
-                         f"high={high[i]!r} in coordinate {i}")
+        raise ValueError(f"bounds must satisfy low < high in every coordinate; got low={plain(low[i])} >= "
+                         f"high={plain(high[i])} in coordinate {i}")
     return low, high
 
 
@@ -490,7 +497,7 @@ def _gaussian(gaussian, d):
     mean, std = _pair(gaussian, "gaussian", "(mean, std)")
     mean, std = _per_coordinate(mean, "gaussian mean", d), _per_coordinate(std, "gaussian std", d)
     if np.any(std <= 0):
-        raise ValueError(f"gaussian std must be > 0 in every coordinate, got {std.min()!r}")
+        raise ValueError(f"gaussian std must be > 0 in every coordinate, got {plain(std.min())}")
     return mean, std
 
 
@@ -563,8 +570,9 @@ def _live_shape(pool):
 
 def _not_finite_error(x, loss):
     with np.printoptions(precision=4, threshold=8):
-        return ValueError(f"landscape returned a non-finite loss {loss!r} at x={np.asarray(x)!r} inside the box; "
-                          "density_of_states needs a finite loss on the whole box")
+        return LandscapeError(f"the landscape's loss is {plain(loss)} at x={np.asarray(x)} inside the box (NaN also "
+                              "when a landscape function raised); density_of_states needs a finite loss on the "
+                              "whole box")
 
 
 def density_of_states(landscape, *, bounds=None, gaussian=None, eps_min=None, n_live=None, n_steps=None,
@@ -700,14 +708,14 @@ def density_of_states(landscape, *, bounds=None, gaussian=None, eps_min=None, n_
     if spread_rtol >= 1:
         raise ValueError(f"spread_rtol must be in (0, 1), got {spread_rtol!r}")
     ss = seed_sequence(seed)
-    kp = landscape.kernel_params()
+    kernel = landscape.compiled(("value",))
     n = n_live
     k = int(min(max(1, round(fraction * n)), n - d - 1))
 
     # initial live points: chains 0..n-1
     x = np.empty((n, d))
     loss = np.empty(n)
-    _initial_points(kp.kind, kp.fp, kp.ip, shift, scale, gaussian is not None, chain_states(ss, n), x, loss)
+    _initial_points(kernel.addresses, kernel.params, shift, scale, gaussian is not None, chain_states(ss, n), x, loss)
     if not np.all(np.isfinite(loss)):
         i = int(np.argmax(~np.isfinite(loss)))
         raise _not_finite_error(x[i], loss[i])
@@ -750,7 +758,7 @@ def density_of_states(landscape, *, bounds=None, gaussian=None, eps_min=None, n_
                 weights = np.array([w0, 0.5 * (1.0 - w0), 0.5 * (1.0 - w0)])
         states = chain_states(ss, k, first_chain=next_chain)
         next_chain += k
-        _slice_chains(kp.kind, kp.fp, kp.ip, pool, pool_loss, threshold, low, high, shift, precision, states,
+        _slice_chains(kernel.addresses, kernel.params, pool, pool_loss, threshold, low, high, shift, precision, states,
                       n_steps,
                       np.cumsum(weights), coord_scale, widths, new_x, new_loss, counts, bad)
         n_iterations += 1
@@ -775,11 +783,11 @@ def density_of_states(landscape, *, bounds=None, gaussian=None, eps_min=None, n_
     n_evaluations += int(total[3])
     if stop_reason == "max_depth" and eps_min is not None:
         raise RuntimeError(f"density_of_states did not reach eps_min={eps_min!r} within max_depth={max_depth!r} "
-                           f"nats (deepest level {threshold!r}, lowest loss found {loss.min()!r}); increase "
+                           f"nats (deepest level {plain(threshold)}, lowest loss found {plain(loss.min())}); increase "
                            "max_depth, or eps_min may lie below the minimum loss on the box")
     if stop_reason == "ties" and eps_min is not None and threshold > eps_min:
         raise ValueError(f"eps_min={eps_min!r} is below the lowest loss level the run can resolve: "
-                         f"more than {k} live points share the loss {threshold!r} (a plateau of positive "
+                         f"more than {k} live points share the loss {plain(threshold)} (a plateau of positive "
                          "volume, or the floating-point floor)")
     depth, depth_var = -log_x, var
     # the final live points, removed one by one without replacement

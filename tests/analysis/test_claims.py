@@ -239,7 +239,7 @@ def test_subcommands_come_from_a_list_of_parser_adders():
     finally:
         SUBCOMMANDS.remove(add_hello_parser)
     names = build_parser()._subparsers._group_actions[0].choices
-    assert list(names) == ["verify", "bench"]
+    assert list(names) == ["verify", "bench", "study"]
 
 
 def test_console_script_points_at_analysis_cli():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov
 
 from analysis.stats import mean_estimate, variance_estimate
+from analysis.strategies import spd_matrices, spectra
 from analysis.thermo import gd_critical_step, gibbs_covariance, sgd_stationary_covariance, ula_stationary_variance
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240601"))
@@ -20,19 +21,10 @@ temperatures = st.floats(min_value=0.0, max_value=1e2, allow_subnormal=False)
 step_fractions = st.floats(min_value=1e-3, max_value=0.999)  # step as a fraction of the critical step
 
 
-@st.composite
-def spd_matrices(draw, max_d=6):
-    """A random SPD matrix Q diag(lam) Q^T with eigenvalues in [0.1, 10]."""
-    d = draw(st.integers(1, max_d))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    lam = np.array(draw(st.lists(st.floats(0.1, 10.0), min_size=d, max_size=d)))
-    return (q * lam) @ q.T
-
-
-def _psd_matrix(d, seed):
-    b = np.random.default_rng(seed).standard_normal((d, d + 1))
-    return b @ b.T / (d + 1)
+hessians = spd_matrices(st.integers(1, 6), low=0.1, high=10.0)
+# a Hessian and a noise covariance of the same size; the noise may be nearly singular
+hessians_and_noises = st.integers(1, 6).flatmap(
+    lambda d: st.tuples(spd_matrices(d, low=0.1, high=10.0), spd_matrices(d, low=1e-3, high=10.0)))
 
 
 def _critical(h):
@@ -107,11 +99,11 @@ def test_ula_rejects_negative_temperature_naming_temperature(temperature):
 # --- SGD --------------------------------------------------------------------
 
 @FAST
-@given(spd_matrices(), step_fractions, st.integers(0, 2**32 - 1))
-def test_sgd_covariance_matches_scipy_discrete_lyapunov(h, fraction, seed):
+@given(hessians_and_noises, step_fractions)
+def test_sgd_covariance_matches_scipy_discrete_lyapunov(h_and_c, fraction):
+    h, c = h_and_c
     d = h.shape[0]
     eta = fraction * _critical(h)
-    c = _psd_matrix(d, seed)
     a = np.eye(d) - eta * h
     expected = solve_discrete_lyapunov(a, eta**2 * c)
     sigma = sgd_stationary_covariance(h, eta, c)
@@ -123,7 +115,7 @@ def test_sgd_covariance_matches_scipy_discrete_lyapunov(h, fraction, seed):
 
 @FAST
 @given(
-    st.lists(st.floats(0.1, 10.0), min_size=1, max_size=6),
+    spectra(st.integers(1, 6), low=0.1, high=10.0),
     step_fractions,
     st.one_of(st.just(0.0), st.floats(1e-6, 10.0)),
 )
@@ -134,12 +126,11 @@ def test_sgd_eigenvalue_input_and_scalar_noise_mean_diagonal_and_isotropic(lam, 
     from_matrices = sgd_stationary_covariance(np.diag(lam), eta, sigma2 * np.eye(d))
     np.testing.assert_allclose(from_vectors, from_matrices, rtol=1e-14, atol=1e-300)
     # diagonal case in closed form: eta sigma^2 / (l (2 - eta l))
-    lam = np.array(lam)
     np.testing.assert_allclose(np.diag(from_vectors), eta * sigma2 / (lam * (2 - eta * lam)), rtol=1e-12)
 
 
 @FAST
-@given(spd_matrices(), st.floats(1e-3, 1e2), st.floats(1e-8, 1e-2))
+@given(hessians, st.floats(1e-3, 1e2), st.floats(1e-8, 1e-2))
 def test_sgd_small_eta_isotropic_noise_approaches_gibbs_with_t_eta_sigma2_over_2(h, sigma2, fraction):
     eta = fraction * _critical(h)
     sigma = sgd_stationary_covariance(h, eta, sigma2)
@@ -151,7 +142,7 @@ def test_sgd_small_eta_isotropic_noise_approaches_gibbs_with_t_eta_sigma2_over_2
 
 
 @FAST
-@given(spd_matrices(), st.floats(1e-3, 1e2), st.floats(1e-8, 1e-2))
+@given(hessians, st.floats(1e-3, 1e2), st.floats(1e-8, 1e-2))
 def test_sgd_small_eta_hessian_shaped_noise_approaches_isotropic_eta_c_over_2(h, c, fraction):
     eta = fraction * _critical(h)
     sigma = sgd_stationary_covariance(h, eta, c * h)
@@ -162,9 +153,9 @@ def test_sgd_small_eta_hessian_shaped_noise_approaches_isotropic_eta_c_over_2(h,
 
 
 @FAST
-@given(spd_matrices(), st.integers(0, 2**32 - 1))
-def test_sgd_small_eta_approaches_continuous_lyapunov_solution(h, seed):
-    c = _psd_matrix(h.shape[0], seed)
+@given(hessians_and_noises)
+def test_sgd_small_eta_approaches_continuous_lyapunov_solution(h_and_c):
+    h, c = h_and_c
     continuous = solve_continuous_lyapunov(h, c)  # H S + S H = C, so Sigma ~ eta S
     errors = []
     for eta in (1e-2 * _critical(h), 1e-4 * _critical(h)):
@@ -190,7 +181,7 @@ def test_sgd_simulation_matches_stationary_covariance():
 
 
 @FAST
-@given(spd_matrices(), st.floats(min_value=1.000001, max_value=10.0))
+@given(hessians, st.floats(min_value=1.000001, max_value=10.0))
 def test_sgd_rejects_step_without_stationary_law_naming_step_size(h, factor):
     with pytest.raises(ValueError, match="step_size"):
         sgd_stationary_covariance(h, factor * _critical(h), 1.0)
@@ -225,7 +216,7 @@ def test_sgd_rejects_bad_matrices_naming_the_parameter(hessian, noise_cov, name)
 # --- Gibbs and GD -----------------------------------------------------------
 
 @FAST
-@given(spd_matrices(), temperatures)
+@given(hessians, temperatures)
 def test_gibbs_covariance_is_temperature_times_inverse_hessian(h, temperature):
     np.testing.assert_allclose(
         gibbs_covariance(h, temperature), temperature * np.linalg.inv(h), rtol=1e-9, atol=1e-12 * (1 + temperature)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
+from analysis.strategies import spectra
 from analysis.volume import (
     log_ball_fraction_of_cube,
     log_sublevel_volume,
@@ -16,7 +17,10 @@ from analysis.volume import (
 )
 
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
-spectra = st.lists(positive, min_size=1, max_size=30)
+positive_spectra = spectra(st.integers(1, 30), low=1e-6, high=1e6).map(np.ndarray.tolist)
+# two spectra of the same length
+spectrum_pairs = st.integers(1, 30).flatmap(lambda d: st.tuples(spectra(d, low=1e-6, high=1e6),
+                                                                 spectra(d, low=1e-6, high=1e6)))
 FAST = settings(max_examples=40, deadline=None)
 
 
@@ -115,7 +119,7 @@ def test_unit_ball_and_cube_fraction_exact_to_float_precision_at_d_1e5():
 # --- properties of the formula ----------------------------------------------
 
 @FAST
-@given(spectra, positive, st.floats(min_value=1e-3, max_value=1e3))
+@given(positive_spectra, positive, st.floats(min_value=1e-3, max_value=1e3))
 def test_log_volume_scales_as_half_d_log_eps(eigenvalues, eps, c):
     d = len(eigenvalues)
     shift = log_sublevel_volume(eigenvalues, c * eps) - log_sublevel_volume(eigenvalues, eps)
@@ -123,7 +127,7 @@ def test_log_volume_scales_as_half_d_log_eps(eigenvalues, eps, c):
 
 
 @FAST
-@given(spectra, positive, st.floats(min_value=1e-3, max_value=1e3))
+@given(positive_spectra, positive, st.floats(min_value=1e-3, max_value=1e3))
 def test_scaling_eigenvalues_by_s_shifts_log_volume_by_minus_half_d_log_s(eigenvalues, eps, s):
     d = len(eigenvalues)
     scaled = [s * lam for lam in eigenvalues]
@@ -132,7 +136,7 @@ def test_scaling_eigenvalues_by_s_shifts_log_volume_by_minus_half_d_log_s(eigenv
 
 
 @FAST
-@given(spectra, positive, st.randoms(use_true_random=False))
+@given(positive_spectra, positive, st.randoms(use_true_random=False))
 def test_log_volume_invariant_under_permutation_of_eigenvalues(eigenvalues, eps, rnd):
     shuffled = list(eigenvalues)
     rnd.shuffle(shuffled)
@@ -141,8 +145,7 @@ def test_log_volume_invariant_under_permutation_of_eigenvalues(eigenvalues, eps,
 
 
 @FAST
-@given(st.integers(1, 30).flatmap(lambda d: st.tuples(st.lists(positive, min_size=d, max_size=d),
-                                                       st.lists(positive, min_size=d, max_size=d))))
+@given(spectrum_pairs)
 def test_log_volume_ratio_is_antisymmetric(pair):
     a, b = pair
     assert log_volume_ratio(a, b) == -log_volume_ratio(b, a)
@@ -150,9 +153,7 @@ def test_log_volume_ratio_is_antisymmetric(pair):
 
 
 @FAST
-@given(st.integers(1, 30).flatmap(lambda d: st.tuples(st.lists(positive, min_size=d, max_size=d),
-                                                       st.lists(positive, min_size=d, max_size=d))),
-       positive)
+@given(spectrum_pairs, positive)
 def test_log_volume_ratio_equals_difference_of_log_volumes_at_any_eps(pair, eps):
     a, b = pair
     difference = log_sublevel_volume(a, eps) - log_sublevel_volume(b, eps)
@@ -191,14 +192,14 @@ bad_eps = st.one_of(st.floats(max_value=0.0), st.just(math.nan), st.just(math.in
 
 
 @FAST
-@given(spectra, bad_eps)
+@given(positive_spectra, bad_eps)
 def test_sublevel_volume_rejects_nonpositive_or_nonfinite_eps_naming_eps(eigenvalues, eps):
     with pytest.raises(ValueError, match="eps"):
         log_sublevel_volume(eigenvalues, eps)
 
 
 @FAST
-@given(spectra, st.floats(max_value=0.0, allow_nan=False, allow_infinity=False), st.data())
+@given(positive_spectra, st.floats(max_value=0.0, allow_nan=False, allow_infinity=False), st.data())
 def test_sublevel_volume_rejects_nonpositive_eigenvalue_as_not_spd(eigenvalues, bad, data):
     i = data.draw(st.integers(0, len(eigenvalues)))
     with pytest.raises(ValueError, match="eigenvalues.*SPD"):
@@ -206,7 +207,7 @@ def test_sublevel_volume_rejects_nonpositive_eigenvalue_as_not_spd(eigenvalues, 
 
 
 @FAST
-@given(spectra, st.sampled_from([math.nan, math.inf, -math.inf]), st.data())
+@given(positive_spectra, st.sampled_from([math.nan, math.inf, -math.inf]), st.data())
 def test_sublevel_volume_rejects_nonfinite_eigenvalue_naming_eigenvalues(eigenvalues, bad, data):
     i = data.draw(st.integers(0, len(eigenvalues)))
     with pytest.raises(ValueError, match="eigenvalues"):

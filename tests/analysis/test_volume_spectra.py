@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 
 from analysis.stats import mean_estimate, variance_estimate
+from analysis.strategies import normal_crossing_exponents
 from analysis.volume import (
     LogMoments,
     fit_volume_exponent,
@@ -33,7 +34,7 @@ from models.spectra import marchenko_pastur
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240615"))
 SIG = 5.0
 FAST = settings(max_examples=30, deadline=None)
-exponent_lists = st.lists(st.integers(1, 4), min_size=1, max_size=4)
+exponent_lists = normal_crossing_exponents(st.integers(1, 4), max_exponent=4)
 
 
 def _rng(offset):

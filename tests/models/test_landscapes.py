@@ -169,18 +169,40 @@ def test_rotated_quadratic_exposes_affine_gradient_and_diagonal_does_not():
     assert Quadratic([1.0, 2.0]).affine_gradient is None
 
 
-def test_hessian_sqrt_kernel_squares_to_the_hessian():
-    """hessian_sqrt_apply (used by Hessian-shaped SGD noise) is a square root of H."""
+@pytest.mark.parametrize("slots", [("hessian_sqrt",), ("hessian",)], ids=["own_kernel", "eigh_fallback"])
+def test_hessian_sqrt_kernel_squares_to_the_hessian(slots):
+    """hessian_sqrt_apply (used by Hessian-shaped SGD noise) is a square root of H, from the
+    landscape's own square-root kernel or, without one, from its Hessian by eigh."""
     rot = random_rotation(4, seed=3)
     lam = np.array([0.5, 2.0, 0.0, 9.0])
-    for q in (Quadratic(lam), Quadratic(lam, rotation=rot)):
-        kp = q.kernel_params()
-        x = np.zeros(q.dim)
-        s = np.empty((q.dim, q.dim))
-        for j in range(q.dim):
-            kernels.hessian_sqrt_apply(kp.kind, kp.fp, kp.ip, x, np.eye(q.dim)[j].copy(), s[:, j])
-        np.testing.assert_allclose(s @ s, q.hessian(x), atol=1e-12)
-        np.testing.assert_allclose(s, s.T, atol=1e-12)
+    wells = MultiWell([[0.0] * 4, [3.0] * 4], [np.diag(lam), (rot * lam) @ rot.T])
+    for q in (Quadratic(lam), Quadratic(lam, rotation=rot), wells):
+        c = q.compiled(slots)
+        assert (c.addresses[kernels.HESSIAN_SQRT] != 0) == (slots == ("hessian_sqrt",))
+        for x in (np.zeros(q.dim), np.full(q.dim, 2.9)):
+            s = np.empty((q.dim, q.dim))     # row j = H^{1/2} e_j, so s = (H^{1/2})^T
+            for j in range(q.dim):
+                status = kernels.hessian_sqrt_apply(c.addresses, c.params, x, np.eye(q.dim)[j].copy(), s[j],
+                                                    np.empty((q.dim, q.dim)))
+                assert status == 0
+            np.testing.assert_allclose(s @ s, q.hessian(x), atol=1e-12)
+            np.testing.assert_allclose(s, s.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("landscape", [Quadratic([0.5, -2.0, 3.0], center=[1.0, 0.0, -1.0]),
+                                       Quadratic([0.5, -2.0, 3.0], rotation=random_rotation(3, seed=2)),
+                                       MultiWell([[0.0, 0.0, 0.0], [2.0, 1.0, 0.0]],
+                                                 [np.diag([1.0, 2.0, 3.0]), [[2.0, 0.5, 0.0], [0.5, 1.0, 0.0],
+                                                                             [0.0, 0.0, 4.0]]])],
+                         ids=["diagonal", "rotated", "multiwell"])
+def test_hessian_kernels_equal_the_numpy_hessian(landscape):
+    """The HESSIAN and HESSIAN_VECTOR kernels against the independent numpy Hessian."""
+    x = np.random.default_rng(SEED).normal(size=(7, landscape.dim)) * 2
+    v = np.random.default_rng(SEED + 1).normal(size=(7, landscape.dim))
+    np.testing.assert_allclose(Landscape.hessian(landscape, x), landscape.hessian(x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(landscape.hessian_vector(x, v), np.einsum("nij,nj->ni", landscape.hessian(x), v),
+                               rtol=1e-12, atol=1e-12)
+    assert landscape.curvature_bound() == pytest.approx(max(np.linalg.eigvalsh(landscape.hessian(x)).max(axis=1)))
 
 
 # --- hypothesis: rotation invariance ------------------------------------------

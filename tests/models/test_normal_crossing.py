@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from models import Landscape, NormalCrossing
 from models import kernels
 from models.normal_crossing import as_exponents
+from sandbox import simulate
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240601"))
 
@@ -134,16 +135,22 @@ def test_regular_one_dimensional_case_is_w_squared():
     np.testing.assert_allclose(nc.hessian(x), np.full((9, 1, 1), 2.0))
 
 
-def test_kernel_params_layout_and_no_hessian_noise():
+def test_kernel_parameters_layout_and_no_hessian_noise():
     nc = NormalCrossing([1, 3], center=[0.25, -1.0])
-    kp = nc.kernel_params()
-    assert kp.kind == kernels.NORMAL_CROSSING == 3
-    np.testing.assert_array_equal(kp.ip, [2])
-    np.testing.assert_array_equal(kp.fp, [0.25, -1.0, 1.0, 3.0])
-    assert kp.fp.dtype == np.float64 and kp.ip.dtype == np.int64
+    np.testing.assert_array_equal(nc.kernel_parameters(), [0.25, -1.0, 1.0, 3.0])
+    assert nc.kernel_parameters().dtype == np.float64
+    assert set(nc.kernel_functions()) == {"value", "gradient", "value_and_gradient", "hessian"}
     assert nc.hessian_is_psd is False
-    with pytest.raises(ValueError, match="not available"):
-        kernels.hessian_sqrt_apply(kp.kind, kp.fp, kp.ip, np.zeros(2), np.ones(2), np.empty(2))
+    with pytest.raises(ValueError, match="hessian_is_psd"):
+        simulate(nc, "sgd", n_chains=2, n_steps=2, step_size=0.1, noise=("hessian", 1.0))
+
+
+def test_hessian_kernel_equals_the_numpy_hessian_on_and_off_the_axes():
+    nc = NormalCrossing([1, 2, 3], center=[0.5, 0.0, -0.5])
+    x = np.random.default_rng(3).normal(size=(6, 3))
+    x[0] = [0.5, 1.0, 2.0]      # on the set of minima (u_1 = 0)
+    x[1] = [0.5, 0.0, 2.0]      # two factors vanish
+    np.testing.assert_allclose(Landscape.hessian(nc, x), nc.hessian(x), rtol=1e-13, atol=1e-13)
 
 
 @settings(max_examples=40, deadline=None)

@@ -16,6 +16,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.strategies import ensembles, standard_normals
 from models.spectra import (
     GOE,
     BulkZerosOutliers,
@@ -356,6 +357,20 @@ def test_from_gaussian_is_vectorised_symmetric_and_is_the_sampler(ens):
     assert ens.eigenvalues(seed=SEED).shape == (d,)
 
 
+@settings(max_examples=60, deadline=None)
+@given(case=ensembles().flatmap(lambda e: st.tuples(st.just(e), standard_normals((2, e.n_gaussian)))))
+def test_from_gaussian_of_any_valid_ensemble_is_vectorised_symmetric_with_matching_eigenvalues(case):
+    ens, z = case
+    h = ens.from_gaussian(z)
+    assert h.shape == (2, ens.dim, ens.dim) and np.array_equal(h, np.swapaxes(h, -1, -2))
+    assert np.all(np.isfinite(h))
+    scale = 1.0 + np.abs(h).max()
+    np.testing.assert_allclose(h[1], ens.from_gaussian(z[1]), rtol=0, atol=1e-13 * scale)
+    eig = ens.eigenvalues_from_gaussian(z)
+    assert eig.shape == (2, ens.dim) and np.all(np.diff(eig, axis=1) >= 0)
+    np.testing.assert_allclose(eig, np.linalg.eigvalsh(h), rtol=0, atol=1e-12 * ens.dim * scale)
+
+
 def test_n_gaussian_counts_the_generators_inputs():
     assert GOE(5).n_gaussian == 15
     assert Wishart(7, 4).n_gaussian == ShiftedWishart(7, 4, 1.0).n_gaussian == 28
@@ -441,7 +456,7 @@ def test_inconsistent_bulk_parameters_raise():
 
 
 @settings(max_examples=30, deadline=None)
-@given(ens=st.sampled_from(ENSEMBLES), shape=st.lists(st.integers(0, 4), min_size=0, max_size=3))
+@given(ens=ensembles(), shape=st.lists(st.integers(0, 4), min_size=0, max_size=3))
 def test_wrong_z_shape_raises_value_error_naming_z(ens, shape):
     if len(shape) >= 1 and shape[-1] == ens.n_gaussian:
         shape[-1] += 1

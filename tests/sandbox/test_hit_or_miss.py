@@ -3,7 +3,10 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from analysis.strategies import quadratics, spectra
 from analysis.volume import log_sublevel_volume
 from models import Quadratic
 from sandbox.hit_or_miss import hit_or_miss_volume
@@ -20,6 +23,14 @@ def test_log_volume_of_an_ellipse_matches_the_closed_form(d):
     assert abs(res.log_volume.z(exact)) < 5
     if d <= 3:  # there the test has power against a 5% volume error
         assert abs(res.log_volume.z(exact + 0.05)) > 5
+
+
+# eigenvalues >= 0.5 and eps = 0.3: semi-axes <= sqrt(2 eps / 0.5) = 1.1, plus a center within 0.2, inside [-1.5, 1.5]
+@settings(max_examples=20, deadline=None)
+@given(quadratics(spectra(st.integers(1, 3), low=0.5, high=4.0), center_scale=0.2))
+def test_log_volume_of_any_rotated_and_shifted_ellipsoid_in_the_box_matches_the_closed_form(q):
+    res = hit_or_miss_volume(q, 0.3, bounds=(-1.5, 1.5), n_samples=20_000, seed=SEED)
+    assert abs(res.log_volume.z(log_sublevel_volume(q.eigenvalues, 0.3))) < 5
 
 
 def test_reported_stderr_matches_the_spread_of_repeats():

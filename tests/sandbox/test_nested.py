@@ -246,7 +246,7 @@ def test_not_a_landscape_is_a_value_error():
 
 def test_non_finite_loss_in_the_box_is_an_error_not_a_number():
     # 1e308 x^2 / 2 overflows to inf for |x| > 1.42
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="loss is inf at x="):
         density_of_states(Quadratic([1e308]), bounds=(-10.0, 10.0), eps_min=1e300, n_live=20, seed=SEED)
 
 
@@ -269,3 +269,24 @@ def test_eps_min_on_a_plateau_is_a_value_error():
     # L = 0 on the whole box: every live point ties at the top level
     with pytest.raises(ValueError, match="eps_min"):
         density_of_states(Quadratic([0.0, 0.0]), bounds=(-1.0, 1.0), eps_min=-1.0, n_live=20, seed=SEED)
+
+
+# --- the seam into the RLCT fit -------------------------------------------------------
+
+def test_fit_volume_exponent_takes_the_density_of_states_as_a_user_writes_it():
+    """density_of_states -> fit_volume_exponent, the natural call: the RLCT and multiplicity of
+    w1^2 w2^2 (lambda = 1/2, m = 2) within 5 standard errors, on the honest grid fit."""
+    from analysis.volume import fit_volume_exponent
+
+    dos = density_of_states(NormalCrossing([1, 1]), bounds=(-1.0, 1.0), eps_min=1e-9, n_live=300, seed=SEED)
+    fit = fit_volume_exponent(dos, eps_min=1e-8, eps_max=1e-3)
+    assert abs(fit.lam.z(0.5)) < SIG, fit
+    assert abs(fit.m_minus_1.z(1.0)) < SIG, fit
+    assert fit.n_points == 25
+    # the same grid through the array interface with the cumulative model gives the same fit
+    grid = np.geomspace(1e-3, 1e-8, 25)
+    at = dos.log_volume(grid)
+    same = fit_volume_exponent((grid, at.value, at.stderr), eps_min=1e-8, eps_max=1e-3, errors="cumulative")
+    assert same.lam == fit.lam and same.m_minus_1 == fit.m_minus_1
+    with pytest.raises(ValueError, match="eps_min"):
+        fit_volume_exponent(dos, eps_min=dos.eps[0] / 10, eps_max=1e-3)

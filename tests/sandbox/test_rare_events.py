@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from analysis.minima import goe_log_p_positive_definite
 from analysis.stats import wilson_interval
+from analysis.strategies import ensembles, standard_normals
 from models.spectra import GOE, BulkZerosOutliers, ShiftedWishart, Wishart
 from sandbox.estimate import Estimate
 from sandbox.rare_events import (
@@ -162,6 +163,19 @@ def test_cholesky_test_agrees_with_eigenvalues():
         above, n_eig = tester.above(z, level)
         assert n_eig == 0
         assert np.array_equal(above, lam > level)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=ensembles().flatmap(lambda e: st.tuples(st.just(e), standard_normals((8, e.n_gaussian)))),
+       level=st.floats(-2.0, 2.0))
+def test_positivity_test_agrees_with_the_smallest_eigenvalue_on_any_valid_ensemble(case, level):
+    ens, z = case
+    above, _ = _PositivityTester(ens).above(z, level)
+    lam_min = ens.eigenvalues_from_gaussian(z)[:, 0]
+    # Cholesky and eigvalsh may differ only where lambda_min is within rounding (d eps |H|) of the level
+    scale = 1.0 + np.abs(ens.from_gaussian(z)).max()
+    clear = np.abs(lam_min - level) > 1e-10 * ens.dim * scale
+    assert np.array_equal(above[clear], (lam_min > level)[clear])
 
 
 def test_goe_kernel_reproduces_generic_cholesky_path_bit_for_bit():

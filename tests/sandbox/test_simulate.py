@@ -9,6 +9,7 @@ reject a nearby wrong prediction. The random seed is fixed and
 """
 import math
 import os
+import re
 import warnings
 
 import numpy as np
@@ -184,35 +185,66 @@ def test_gd_below_critical_step_follows_linear_recursion_and_converges(kind):
 
 
 @pytest.mark.parametrize("kind, factor, n_steps", [("diagonal", 1.1, 5000), ("rotated", 50.0, 200)])
-def test_gd_above_critical_step_diverges_and_reports_chain_and_step(kind, factor, n_steps):
-    """eta = factor * 2 / lam_max multiplies the unstable component (size ~1 at the
-    start) by |1 - 2 factor| per step, so it overflows near step
-    log(1.8e308) / log(|1 - 2 factor|): ~3900 for factor 1.1 (eta = 2.2 / lam_max).
-    The dense (batched BLAS) path, which pays a parallel launch per step, runs with
-    a larger factor (overflow near step 154) to keep the test short."""
+def test_gd_above_critical_step_diverges_when_the_loss_overflows_and_reports_chain_and_step(kind, factor, n_steps):
+    """eta = factor * 2 / lam_max multiplies the unstable component u (size ~1 at the
+    start) by r = |1 - 2 factor| per step, and the loss 1/2 lam_max u^2 overflows
+    first (long before the state): at step log(2 max / (lam_max u0^2)) / (2 log r),
+    ~1950 for factor 1.1. The chain is reported diverged at that step, with cause
+    "loss not finite", and keeps the last state whose loss was finite."""
     q = GD_LANDSCAPES[kind]
     eta = factor * gd_critical_step(q.eigenvalues)
     x0 = q.center + np.array([[1.0, 1.0], [0.0, 0.0]])  # chain 1 sits at the minimum forever
-    with pytest.warns(RuntimeWarning, match=r"1 of 2 chains diverged \(chain 0 at step \d+\)"):
+    with pytest.warns(RuntimeWarning) as record:
         run = simulate(q, "gd", n_chains=2, n_steps=n_steps, step_size=eta, x0=x0)
+    messages = [str(w.message) for w in record]
+    assert any(re.search(r"1 of 2 chains diverged \(chain 0 at step \d+ \(loss not finite\)\)", m)
+               for m in messages), messages
+    assert any("stability limit 2/lambda_max = 1 " in m for m in messages), messages
     assert run.diverged.tolist() == [True, False] and run.n_diverged == 1
+    assert run.divergence_causes == ["loss not finite", ""]
+    assert run.divergence_cause[0] == dynamics.CAUSE_LOSS
     rot = np.eye(2) if q.rotation is None else q.rotation
-    unstable = abs(((x0[0] - q.center) @ rot)[1])
-    predicted_step = math.log(np.finfo(float).max / unstable) / math.log(abs(1 - 2 * factor))
-    assert abs(run.divergence_step[0] - predicted_step) < 10, (run.divergence_step, predicted_step)
+    u0 = abs(((x0[0] - q.center) @ rot)[1])
+    lam_max = q.eigenvalues.max()
+    predicted_step = ((math.log(2.0) + math.log(np.finfo(float).max) - math.log(lam_max * u0**2))
+                      / (2 * math.log(abs(1 - 2 * factor))))
+    assert abs(run.divergence_step[0] - predicted_step) < 3, (run.divergence_step, predicted_step)
     assert run.divergence_step[1] == -1
-    # the diverged chain keeps its last finite state, which is huge; the other is untouched
-    assert np.all(np.isfinite(run.x))
-    assert np.max(np.abs(run.x[0])) > 1e300
+    # the diverged chain keeps its last state with a finite (huge) loss; the other is untouched
+    assert np.all(np.isfinite(run.x)) and np.isfinite(q.value(run.x[0]))
+    assert q.value(run.x[0]) > 1e300 / (2 * factor) ** 2
     np.testing.assert_array_equal(run.x[1], q.center)
     with pytest.raises(DivergenceError, match="chain 0 at step"):
         run.check()
 
 
+def test_ula_past_the_stability_limit_is_reported_diverged_not_silently_infinite():
+    """ULA at h = 0.6 on lambda = 4 (past 2/lambda = 0.5): |1 - h lambda| = 1.4 per step, so
+    within 2000 steps the loss overflows. Every chain must be reported diverged (the
+    check used to look at the state only, which stays finite up to ~1e308)."""
+    q = Quadratic([4.0])
+    with pytest.warns(RuntimeWarning) as record:
+        run = simulate(q, "ula", n_chains=100, n_steps=2000, step_size=0.6, temperature=1.0, seed=SEED)
+    messages = " | ".join(str(w.message) for w in record)
+    assert "stability limit 2/lambda_max = 0.5 " in messages and "100 of 100 chains diverged" in messages
+    assert run.n_diverged == 100
+    assert set(run.divergence_causes) == {"loss not finite"}
+    assert np.all(np.isfinite(q.value(run.x)))
+    with pytest.raises(DivergenceError):
+        run.check()
+    # just past the limit nothing overflows in 2000 steps, but the warning names the limit
+    with pytest.warns(RuntimeWarning, match=r"step_size=0.51 is past the stability limit 2/lambda_max = 0.5 "):
+        simulate(q, "ula", n_chains=10, n_steps=2000, step_size=0.51, temperature=1.0, seed=SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulate(q, "ula", n_chains=10, n_steps=20, step_size=0.49, temperature=1.0, seed=SEED)
+        simulate(q, "mala", n_chains=10, n_steps=20, step_size=0.6, temperature=1.0, seed=SEED)
+
+
 def test_on_divergence_raise_raises_and_ignore_is_silent():
     q = GD_LANDSCAPES["diagonal"]
     kwargs = dict(n_chains=1, n_steps=5000, step_size=1.1 * gd_critical_step(q.eigenvalues), x0=[0.0, 0.0])
-    with pytest.raises(DivergenceError, match="chain 0 at step"):
+    with pytest.raises(DivergenceError, match="chain 0 at step"), pytest.warns(RuntimeWarning, match="stability"):
         simulate(q, "gd", on_divergence="raise", **kwargs)
     assert issubclass(DivergenceError, FloatingPointError)
     with warnings.catch_warnings():
@@ -220,7 +252,7 @@ def test_on_divergence_raise_raises_and_ignore_is_silent():
         run = simulate(q, "gd", on_divergence="ignore", **kwargs)
     assert run.n_diverged == 1
     # chains are named by their global index (chain_offset + c)
-    with pytest.raises(DivergenceError, match="chain 7 at step"):
+    with pytest.raises(DivergenceError, match="chain 7 at step"), pytest.warns(RuntimeWarning, match="stability"):
         simulate(q, "gd", on_divergence="raise", chain_offset=7, **kwargs)
     # a run that does not diverge raises nothing under "raise"
     assert simulate(q, "gd", on_divergence="raise", n_chains=1, n_steps=10, step_size=0.1).check().n_diverged == 0
@@ -340,18 +372,19 @@ def test_records_after_divergence_are_nan_and_before_are_finite(kind):
     x0 = q.center + np.array([[1.0, 1.0], [0.5, -0.5]])
     with pytest.warns(RuntimeWarning):
         run = simulate(q, "gd", n_chains=2, n_steps=200, step_size=50.0 * gd_critical_step(q.eigenvalues),
-                       x0=x0, record_every=10, record_positions=True)
+                       x0=x0, record_every=1, record_positions=True)
     assert run.diverged.all()
     for c in range(2):
-        after = run.record_steps >= run.divergence_step[c]
-        assert after.any() and (~after).any()
+        t = run.divergence_step[c]
+        after, at, before = run.record_steps > t, run.record_steps == t, run.record_steps < t
+        assert after.any() and before.sum() >= 5 and at.sum() == 1
         assert np.all(np.isnan(run.loss[after, c])) and np.all(np.isnan(run.positions[after, c]))
-        # before: finite states; the loss 1/2 u^T H u may already overflow to +inf (never NaN)
-        assert np.all(np.isfinite(run.positions[~after, c]))
-        assert not np.any(np.isnan(run.loss[~after, c])) and np.all(run.loss[~after, c] >= 0)
-        finite = np.isfinite(run.loss[:, c])
-        assert finite.sum() >= 5
-        np.testing.assert_allclose(run.loss[finite, c], q.value(run.positions[finite, c]), rtol=1e-12)
+        # the record of the divergence step holds the finite state whose loss overflowed
+        assert np.all(np.isfinite(run.positions[at, c])) and run.loss[at, c] == np.inf
+        assert np.all(np.isfinite(run.positions[before, c])) and np.all(np.isfinite(run.loss[before, c]))
+        np.testing.assert_allclose(run.loss[before, c], q.value(run.positions[before, c]), rtol=1e-12)
+        # the final state is the one recorded just before the divergence step
+        np.testing.assert_array_equal(run.x[c], run.positions[np.flatnonzero(at)[0] - 1, c])
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -480,3 +513,28 @@ def test_valid_baseline_call_of_the_bad_input_test_runs():
     run = simulate(DIAG, "ula", **VALID)
     assert run.x.shape == (3, 2) and np.all(np.isfinite(run.x))
     assert simulate(DIAG, "sgd", **dict(VALID, temperature=0.0), noise=[[1.0, 0.0], [0.0, 0.0]]).x.shape == (3, 2)
+
+
+def test_more_chains_than_memory_is_refused_before_allocating():
+    with pytest.MonkeyPatch.context() as mp:
+        for kernel in ("first_order_chains", "affine_chains", "mala_chains"):
+            mp.setattr(dynamics, kernel, _kernel_must_not_run)
+        with pytest.raises(ValueError, match=r"n_chains=1000000000.*needs \d+(\.\d+)? GiB.*chain_offset"):
+            simulate(DIAG, "ula", n_chains=10**9, n_steps=10, step_size=0.1, temperature=0.5, seed=SEED)
+        with pytest.raises(ValueError, match="GiB"):
+            simulate(DIAG, "ula", n_chains=10**6, n_steps=10**6, step_size=0.1, temperature=0.5, seed=SEED,
+                     record_every=1, record_positions=True)
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    with pytest.raises(ValueError) as info:
+        simulate(DIAG, "ula", n_chains=2, n_steps=5, step_size=np.float64(-4.0), temperature=0.5)
+    assert "got -4.0" in str(info.value) and "np.float64" not in str(info.value)
+    with pytest.raises(ValueError) as info:
+        simulate(DIAG, "ula", n_chains=np.int64(0), n_steps=5, step_size=0.1, temperature=0.5)
+    assert "np." not in str(info.value)
+    q = Quadratic([4.0])
+    with pytest.warns(RuntimeWarning) as record:
+        simulate(q, "gd", n_chains=1, n_steps=2000, step_size=np.float64(0.6), x0=[1.0])
+    for w in record:
+        assert "np.float64" not in str(w.message) and "np.int64" not in str(w.message), str(w.message)

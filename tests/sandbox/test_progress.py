@@ -1,0 +1,41 @@
+"""Tests of sandbox.progress: the chunks tile the range, few of them, and no bar off a terminal."""
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sandbox.progress import progress_chunks
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@given(st.integers(0, 10**6), st.integers(1, 200), st.integers(1, 1000))
+def test_chunks_tile_the_range_in_at_most_max_updates_pieces(total, max_updates, min_chunk):
+    chunks = list(progress_chunks(total, max_updates=max_updates, min_chunk=min_chunk, file=FakeTerminal()))
+    assert [c[0] for c in chunks] == ([0] + [c[1] for c in chunks[:-1]] if total else [])
+    assert (chunks[-1][1] if chunks else 0) == total and all(start < stop for start, stop in chunks)
+    assert len(chunks) <= max(max_updates, 1)
+    assert all((stop - start) % min_chunk == 0 for start, stop in chunks[:-1])
+
+
+def test_a_bar_only_on_a_terminal_and_only_when_asked():
+    term = FakeTerminal()
+    assert len(list(progress_chunks(1000, file=term, desc="ula"))) == 100
+    assert "ula" in term.getvalue() and "1.00k/1.00k" in term.getvalue()
+    quiet = FakeTerminal()
+    assert list(progress_chunks(1000, progress=False, file=quiet)) == [(0, 1000)]
+    assert quiet.getvalue() == ""
+    pipe = io.StringIO()
+    assert list(progress_chunks(1000, file=pipe)) == [(0, 1000)]
+    assert pipe.getvalue() == ""
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="total must be an integer >= 0, got -1"):
+        list(progress_chunks(-1))
+    with pytest.raises(ValueError, match="max_updates must be an integer >= 1, got 0"):
+        list(progress_chunks(10, max_updates=0))
