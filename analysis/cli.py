@@ -98,7 +98,7 @@ def add_verify_parser(subparsers):
                     "(report.md, report.html, results.csv and PNG figures) is written at the end.")
     group = verify.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true",
-                       help="default sizes (about 70 s of CPU, plus about 60 s of compilation on the first run)")
+                       help="default sizes (about 40 s on 2 cores; 100 s on the first run, which compiles)")
     group.add_argument("--full", action="store_true", help="larger samples and dimensions")
     group.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every step runs (seconds)")
     verify.add_argument("--claim", nargs="+", metavar="ID", help="claim ids to run (default: all of the modules')")
