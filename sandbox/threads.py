@@ -24,7 +24,7 @@ Examples
 """
 import os
 
-__all__ = ["BLAS_THREADS_ENV", "blas_thread_limit", "limit_blas_threads", "blas_threads"]
+__all__ = ["BLAS_THREADS_ENV", "blas_thread_limit", "limit_blas_threads", "blas_threads", "all_blas_threads"]
 
 #: Environment variable that overrides the BLAS thread count (an integer >= 0; 0 = leave BLAS alone).
 BLAS_THREADS_ENV = "SANDBOX_BLAS_THREADS"
@@ -68,3 +68,20 @@ def blas_threads():
     from threadpoolctl import threadpool_info
 
     return {os.path.basename(p["filepath"]): p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+
+def all_blas_threads():
+    """Context manager: BLAS at one thread per core while inside, the previous limits restored after.
+
+    For measurements that mean "what BLAS can do on this machine" (the
+    matrix-product bound of ``sandbox bench``), not for simulations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with all_blas_threads():
+    ...     _ = np.ones((64, 64)) @ np.ones((64, 64))
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=os.cpu_count() or 1, user_api="blas")

@@ -51,3 +51,19 @@ def test_a_malformed_thread_count_is_a_value_error_naming_the_variable(monkeypat
     monkeypatch.setenv(BLAS_THREADS_ENV, raw)
     with pytest.raises(ValueError, match=f"{BLAS_THREADS_ENV} must be a non-negative integer"):
         blas_thread_limit()
+
+
+def test_all_blas_threads_lifts_the_limit_inside_and_restores_it_after():
+    script = ("import json, os, sandbox\n"
+              "from sandbox.threads import all_blas_threads, blas_threads\n"
+              "with all_blas_threads():\n"
+              "    inside = set(blas_threads().values())\n"
+              "print(json.dumps({'inside': sorted(inside), 'after': sorted(set(blas_threads().values())), "
+              "'cpus': os.cpu_count()}))")
+    environ = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", BLAS_THREADS_ENV)}
+    environ["OPENBLAS_NUM_THREADS"] = "2"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["after"] == [1]
+    assert seen["inside"] == [min(seen["cpus"], 2)]  # OpenBLAS cannot exceed the threads it started with
