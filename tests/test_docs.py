@@ -49,4 +49,4 @@ def test_the_readme_example_of_a_users_claim_runs(tmp_path):
         assert not errors and len(verdicts) == 3 and all(v.verdict == "confirmed" for v in verdicts)
     finally:
         REGISTRY.pop("MY-ULA", None)
-        sys.modules.pop("readme_claims", None)
+        sys.modules.pop("_user_claims_readme_claims", None)

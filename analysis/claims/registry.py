@@ -132,7 +132,8 @@ def load_claims(module):
     if module.endswith(".py"):
         if not path.is_file():
             raise ValueError(f"module {module!r} is not a file")
-        name = path.stem
+        # a name of its own, so that a file called e.g. random.py never shadows a module of that name
+        name = "_user_claims_" + re.sub(r"\W", "_", path.stem)
         if name not in sys.modules or getattr(sys.modules[name], "__file__", None) != str(path.resolve()):
             spec = importlib.util.spec_from_file_location(name, path.resolve())
             mod = importlib.util.module_from_spec(spec)

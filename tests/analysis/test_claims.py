@@ -162,7 +162,13 @@ def test_user_claims_load_from_a_file_and_from_a_dotted_module(tmp_path, monkeyp
         load_claims("nosuchpkg.claims")
     with pytest.raises(ValueError, match="not a file"):
         load_claims(str(tmp_path / "missing.py"))
-    sys.modules.pop("user_file_claims", None)
+    (tmp_path / "random.py").write_text(USER_CLAIMS.format(cid="U4"))
+    import random
+
+    assert load_claims(str(tmp_path / "random.py")) == ["U4"]
+    assert sys.modules["random"] is random  # a claims file never shadows a module of the same name
+    sys.modules.pop("_user_claims_random", None)
+    sys.modules.pop("_user_claims_user_file_claims", None)
     sys.modules.pop("userpkg.myclaims", None)
     sys.modules.pop("userpkg", None)
 
@@ -176,7 +182,7 @@ def test_verify_runs_a_users_module_and_only_its_claims(tmp_path, capsys, tempor
     assert "1 claims (U3)" in printed and "[1/1] U3 done" in printed
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert [r["claim"] for r in rows] == ["U3"]
-    sys.modules.pop("verify_user_claims", None)
+    sys.modules.pop("_user_claims_verify_user_claims", None)
 
 
 def test_verify_prints_each_claims_rows_before_the_next_claim_starts(tmp_path, capsys):
@@ -258,4 +264,4 @@ def test_the_user_claim_example_of_the_registry_docstring_runs(tmp_path, tempora
     assert load_claims(str(tmp_path / "docstring_claims.py")) == ["MY1"]
     verdicts, errors = run_claims(["MY1"], size="smoke")
     assert not errors and verdicts[0].agrees
-    sys.modules.pop("docstring_claims", None)
+    sys.modules.pop("_user_claims_docstring_claims", None)
