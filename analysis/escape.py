@@ -2,10 +2,10 @@ r"""Exit times from the unstable direction of a strict saddle, in closed form.
 
 Near a strict saddle with negative curvature -mu the unstable coordinate of
 overdamped Langevin dynamics is the linear diffusion
-dX = mu X dt + sqrt(2T) dW (DESIGN.md conventions). This module gives the
+dX = mu X dt + sqrt(2T) dW (docs/conventions.md conventions). This module gives the
 exact mean and variance of its exit time from (-r, r), and the small-T
 asymptote (1 / (2 mu)) [log(mu r^2 / T) + gamma_E + log 2] -- the form
-(1/mu) log(r / noise scale) of claim C2 in CLAIMS.md, with its constant.
+(1/mu) log(r / noise scale) of claim C2 in docs/claims.md, with its constant.
 
 Derivation (used by every function below)
 -----------------------------------------
@@ -107,7 +107,7 @@ def saddle_mean_exit_time(mu, radius, temperature, *, x0=0.0):
     formula: C. W. Gardiner, Handbook of Stochastic Methods (3rd ed., 2004),
     section 5.2.7; S. Karlin & H. M. Taylor, A Second Course in Stochastic
     Processes (1981), section 15.3. Dawson's function: DLMF 7.2.5. Claim C2
-    in CLAIMS.md.
+    in docs/claims.md.
 
     Examples
     --------
@@ -187,7 +187,7 @@ def saddle_exit_time_small_t(mu, radius, temperature, *, x0=0.0):
     Y. Kifer (1981), "The exit problem for small random perturbations of
     dynamical systems with a hyperbolic fixed point", Israel J. Math.
     40:74-96. Dawson's function and its asymptotic expansion: DLMF 7.2.5,
-    7.5.13, 7.12.1. Claim C2 in CLAIMS.md.
+    7.5.13, 7.12.1. Claim C2 in docs/claims.md.
 
     Examples
     --------

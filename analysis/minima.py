@@ -1,10 +1,10 @@
-"""How rare are local minima? Closed forms for claim C1 (CLAIMS.md).
+"""How rare are local minima? Closed forms for claim C1 (docs/claims.md).
 
 Three models of a random Hessian at a critical point in dimension d:
 
 * the essay's model: each eigenvalue is positive independently with
   probability p, so P(minimum) = p^d;
-* the Gaussian orthogonal ensemble (DESIGN.md convention, density
+* the Gaussian orthogonal ensemble (docs/conventions.md convention, density
   proportional to exp(-tr H^2 / 2)): P(H positive definite) computed exactly
   from the joint eigenvalue density, and its large-d law exp(-ln(3) d^2 / 4);
 * a shifted Wishart matrix W - s I, governed for large d by the lower
@@ -20,7 +20,7 @@ import mpmath
 import numpy as np
 
 from models.validation import as_finite_array, check_positive, check_positive_int
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 
 __all__ = [
     "DEAN_MAJUMDAR_THETA",
@@ -76,7 +76,7 @@ def goe_log_p_positive_definite(d, *, dps=None):
     """Exact log-probability that a d x d GOE matrix is positive definite.
 
     With the eigenvalue density proportional to
-    prod_{i<j} |l_i - l_j| prod_i exp(-l_i^2 / 2) (DESIGN.md convention),
+    prod_{i<j} |l_i - l_j| prod_i exp(-l_i^2 / 2) (docs/conventions.md convention),
 
         P_d = Z_d^+ / Z_d,
         Z_d^+ = int_{(0, inf)^d} |Delta(l)| prod_i exp(-l_i^2 / 2) dl,
@@ -358,7 +358,7 @@ def shifted_wishart_log_p_positive_definite_edge(ratio, shift, *, variance=1.0):
     """Large-d limit of P(W - shift I positive definite) from the MP lower edge.
 
     W = X^T X / n with X n x d of i.i.d. N(0, variance) entries and
-    ratio = d / n (DESIGN.md). Its smallest eigenvalue converges almost surely
+    ratio = d / n (docs/conventions.md). Its smallest eigenvalue converges almost surely
     to the lower Marchenko-Pastur edge variance (1 - sqrt(ratio))^2 when
     ratio <= 1 (Bai & Yin, Ann. Probab. 21, 1275 (1993)); when ratio > 1, W has
     d - n zero eigenvalues. Hence P(W - shift I > 0) tends to 1 for shift below

@@ -1,18 +1,19 @@
 """Standard errors, effective sample sizes, intervals and z-scores.
 
 Every simulated number the sandbox reports carries its uncertainty
-(DESIGN.md, "Results carry their uncertainty"): independent samples get the
+(docs/conventions.md, "Results and their uncertainty"): independent samples get the
 usual standard errors, correlated MCMC chains get their integrated
 autocorrelation time, proportions get Wilson intervals. Estimates are returned
-as :class:`Estimate` (value, stderr), re-exported here from ``sandbox.estimate``.
+as :class:`Estimate` (value, stderr), defined in :mod:`models.estimate` (a base module
+that imports neither numba nor the simulators) and re-exported here.
 """
 import math
 
 import numpy as np
 from scipy.special import ndtri
 
+from models.estimate import Estimate
 from models.validation import as_finite_array, check_positive, check_positive_int
-from sandbox.estimate import Estimate
 
 __all__ = [
     "Estimate",

@@ -3,7 +3,7 @@
 On L(x) = 1/2 x^T H x every algorithm in ``sandbox`` is a linear recursion
 driven by Gaussian noise, so its stationary law is Gaussian with a covariance
 given by a (discrete) Lyapunov equation. These are the predictions that claims
-C6, C9 and C10 in CLAIMS.md compare simulations with. Conventions (DESIGN.md):
+C6, C9 and C10 in docs/claims.md compare simulations with. Conventions (docs/conventions.md):
 ULA step h is x <- x - h grad L + sqrt(2 h T) xi; SGD step eta is
 x <- x - eta (grad L + xi) with xi ~ N(0, C).
 """
@@ -49,7 +49,7 @@ def ula_stationary_variance(lam, step_size, temperature):
     ----------
     Derived above. The ULA and its bias: Roberts & Tweedie (1996), "Exponential
     convergence of Langevin distributions and their discrete approximations",
-    Bernoulli 2(4):341-363; CLAIMS.md, C10.
+    Bernoulli 2(4):341-363; docs/claims.md, C10.
 
     Examples
     --------
@@ -109,7 +109,7 @@ def sgd_stationary_covariance(hessian, step_size, noise_cov):
     The discrete Lyapunov equation of a linear Gaussian recursion: Kailath (1980),
     Linear Systems, Prentice-Hall. Its small-eta (continuous Lyapunov) limit for
     SGD: Mandt, Hoffman & Blei (2017), "Stochastic gradient descent as
-    approximate Bayesian inference", JMLR 18. CLAIMS.md, C9.
+    approximate Bayesian inference", JMLR 18. docs/claims.md, C9.
 
     Examples
     --------
@@ -162,7 +162,7 @@ def gibbs_covariance(hessian, temperature):
     References
     ----------
     The stationary law of the Ornstein-Uhlenbeck process: Pavliotis (2014),
-    Stochastic Processes and Applications, Springer; CLAIMS.md, C6.
+    Stochastic Processes and Applications, Springer; docs/claims.md, C6.
 
     Examples
     --------

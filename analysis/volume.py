@@ -32,7 +32,7 @@ from models.validation import (
     check_positive,
     check_positive_int,
 )
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 
 __all__ = [
     "log_unit_ball_volume",

@@ -20,12 +20,12 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from models.estimate import Estimate
 from models.kernels import gradient
 from models.landscape import Landscape
 from models.validation import (as_finite_array, check_choice, check_nonnegative, check_positive,
                                check_positive_int)
 from sandbox.dynamics import CAUSE_RAISED, CAUSES, _step_cause
-from sandbox.estimate import Estimate
 from sandbox.simulate import DivergenceError
 from sandbox.streams import chain_states, seed_sequence, standard_normals
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_positive, check_positive_int
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 from sandbox.streams import seed_sequence
 
 __all__ = ["HitOrMiss", "hit_or_miss_volume"]

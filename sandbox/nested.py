@@ -65,10 +65,10 @@ import numba as nb
 import numpy as np
 from scipy.special import gammaln
 
+from models.estimate import Estimate
 from models.kernels import value
 from models.landscape import Landscape, LandscapeError
 from models.validation import as_finite_array, check_positive, check_positive_int, plain
-from sandbox.estimate import Estimate
 from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
 __all__ = ["DensityOfStates", "NestedInfo", "MOVES", "density_of_states", "min_live_points",

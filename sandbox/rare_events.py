@@ -37,7 +37,7 @@ import scipy.stats
 
 from models.spectra import GOE, Ensemble
 from models.validation import check_choice, check_positive, check_positive_int
-from sandbox.estimate import Estimate
+from models.estimate import Estimate
 from sandbox.streams import chain_states, seed_sequence, standard_normals
 
 __all__ = [

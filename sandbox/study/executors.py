@@ -41,8 +41,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from models.estimate import Estimate
 from models.validation import check_positive_int
-from sandbox.estimate import Estimate
 from sandbox.study.points import canonical_text, point_seed
 
 __all__ = ["evaluate_point", "evaluate_points", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "resolve_executor",
@@ -68,9 +68,9 @@ def _limit_threads_in_worker():
     global _blas_limited
     if _blas_limited or os.getpid() in _DRIVER_PIDS:
         return
-    from threadpoolctl import threadpool_limits
+    from sandbox.threads import limit_blas_threads
 
-    threadpool_limits(1)
+    limit_blas_threads(1)
     _blas_limited = True
 
 

@@ -13,8 +13,8 @@ errors (independent chains); the predictions to compare them with live in
 import numpy as np
 
 from models import Quadratic
+from models.estimate import Estimate
 from models.validation import check_choice, check_positive, check_positive_int
-from sandbox.estimate import Estimate
 from sandbox.simulate import simulate
 from sandbox.study.registry import REQUIRED, study_function
 

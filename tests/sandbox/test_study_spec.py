@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from sandbox.cli import main
+from analysis.cli import main
 from sandbox.study import STUDY_FUNCTIONS, Study, read_study
 from sandbox.study.spec import parse_spec
 
