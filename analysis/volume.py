@@ -3,7 +3,7 @@
 Near a minimum the loss is L(x) = 1/2 x^T H x, and its sublevel set
 S(eps) = {L <= eps} is an ellipsoid whose volume is the unit-ball volume times
 the product of its semi-axes sqrt(2 eps / lambda_i) (claims C3 and C11 in
-CLAIMS.md). Everything is returned as a natural log so that nothing overflows
+docs/claims.md). Everything is returned as a natural log so that nothing overflows
 or underflows at d = 10^5.
 
 Beyond the quadratic case: exact volumes of normal-crossing singular minima
@@ -108,7 +108,7 @@ def log_sublevel_volume(eigenvalues, eps):
 
     References
     ----------
-    CLAIMS.md, C3; the unit-ball volume is NIST DLMF eq. 5.19.4.
+    docs/claims.md, C3; the unit-ball volume is NIST DLMF eq. 5.19.4.
 
     Examples
     --------
@@ -145,7 +145,7 @@ def log_volume_ratio(eigenvalues_a, eigenvalues_b):
 
     References
     ----------
-    CLAIMS.md, C3.
+    docs/claims.md, C3.
 
     Examples
     --------
@@ -183,7 +183,7 @@ def log_ball_fraction_of_cube(d):
 
     References
     ----------
-    CLAIMS.md, C11; NIST DLMF eq. 5.19.4.
+    docs/claims.md, C11; NIST DLMF eq. 5.19.4.
 
     Examples
     --------
@@ -257,7 +257,7 @@ def normal_crossing_rlct(exponents):
     References
     ----------
     Watanabe (2009), *Algebraic Geometry and Statistical Learning Theory*,
-    Cambridge University Press, sec. 2.4 and Thm. 6.1; CLAIMS.md, C8.
+    Cambridge University Press, sec. 2.4 and Thm. 6.1; docs/claims.md, C8.
 
     Examples
     --------
@@ -341,7 +341,7 @@ def log_normal_crossing_volume(eps, exponents, *, half_width=1.0, log_eps=None):
     sec. 2.4 (state density of normal crossings); hypoexponential
     distribution with repeated rates: Amari & Misra (1997), "Closed-form
     expressions for distribution of sum of exponential random variables",
-    IEEE Trans. Commun. 45:1008. CLAIMS.md, C8.
+    IEEE Trans. Commun. 45:1008. docs/claims.md, C8.
 
     Examples
     --------
@@ -558,7 +558,7 @@ def log_volume_ratio_moments(law, d, *, law_b=None):
 
     References
     ----------
-    CLAIMS.md, C3 and C4.
+    docs/claims.md, C3 and C4.
 
     Examples
     --------
@@ -693,7 +693,7 @@ def predicted_flattest_fraction(k, n, *, std, mean=0.0):
 
     References
     ----------
-    CLAIMS.md, C4. The integral representation is the standard Laplace
+    docs/claims.md, C4. The integral representation is the standard Laplace
     trick for ratios, E[Y/S] = int_0^inf E[Y e^{-tS}] dt.
 
     Examples
@@ -846,7 +846,7 @@ def fit_volume_exponent(dos, *, eps_min, eps_max, errors=None, n_grid=25):
     Watanabe (2009), *Algebraic Geometry and Statistical Learning Theory*,
     Thm. 6.1 (state density); Skilling (2006), "Nested sampling for general
     Bayesian computation", Bayesian Analysis 1:833 (log X_i = -i/n_live
-    +- sqrt(i)/n_live). CLAIMS.md, C8.
+    +- sqrt(i)/n_live). docs/claims.md, C8.
 
     Examples
     --------

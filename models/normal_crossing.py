@@ -67,7 +67,7 @@ class NormalCrossing(Landscape):
     by division, so they are exact on the set of minima (where some u_i = 0).
     The minimum value 0 is attained on the union of the hyperplanes
     {w_i = c_i}; the RLCT is min_i 1/(2 k_i) with multiplicity the number of
-    indices attaining it (Watanabe 2009, sec. 2.4; CLAIMS.md C8).
+    indices attaining it (Watanabe 2009, sec. 2.4; docs/claims.md C8).
 
     ``hessian_is_psd`` is False: the Hessian is indefinite off the axes when
     d >= 2 (at w = (1, 1) of w1^2 w2^2 it is [[2, 4], [4, 2]]), so

@@ -5,7 +5,7 @@ Wishart, Wishart plus Wigner, bulk + zeros + outliers), the Gaussian
 beta-ensemble in tridiagonal form, and the laws their spectra converge to
 (Marchenko–Pastur, semicircle, free additive convolution of the two).
 
-Conventions (DESIGN.md): the GOE has density proportional to
+Conventions (docs/conventions.md): the GOE has density proportional to
 :math:`\exp(-\operatorname{tr} H^2/2)`, i.e. diagonal entries N(0, 1) and
 off-diagonal entries N(0, 1/2), so its semicircle has radius :math:`\sqrt{2d}`.
 A Wishart matrix is :math:`W = X^T X / n` with ``X`` of shape (n, d) and i.i.d.

@@ -22,7 +22,7 @@ import sympy
 from models import kernels
 from models.expression import FUNCTIONS, check_expression, parse_expression
 from models.landscape import Landscape
-from models.validation import as_finite_array, plain
+from models.validation import as_finite_array
 
 __all__ = ["Symbolic", "compile_count", "GENERATOR_VERSION"]
 

@@ -1,7 +1,7 @@
 """Input validation shared by every package.
 
 Each check raises ``ValueError`` whose message names the parameter, the value
-received and what is allowed, as DESIGN.md requires. Checks return the
+received and what is allowed, as docs/conventions.md requires. Checks return the
 validated value (converted to a float array where that makes sense) so that a
 wrapper validates and prepares its input in one line.
 """

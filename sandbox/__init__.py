@@ -1,16 +1,31 @@
 """How it moves: stochastic simulators, random streams, samplers and benchmarks.
 
 Importing the package limits BLAS to one thread (:mod:`sandbox.threads`).
+Names are imported on first use (PEP 562), so that a process that needs one
+sampler, a study worker for instance, does not load them all.
 """
+import importlib
+
 from models.estimate import Estimate
-from sandbox.escape import exit_times
-from sandbox.hit_or_miss import hit_or_miss_volume
-from sandbox.nested import density_of_states
-from sandbox.rare_events import log_p_positive_definite
-from sandbox.simulate import METHODS, DivergenceError, Run, simulate
 from sandbox.threads import limit_blas_threads
 
-__all__ = ["Estimate", "simulate", "Run", "DivergenceError", "METHODS", "hit_or_miss_volume",
-           "exit_times", "density_of_states", "log_p_positive_definite"]
+_NAMES = {
+    "simulate": "sandbox.simulate", "Run": "sandbox.simulate", "DivergenceError": "sandbox.simulate",
+    "METHODS": "sandbox.simulate", "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
+    "density_of_states": "sandbox.nested", "log_p_positive_definite": "sandbox.rare_events",
+}
+
+__all__ = ["Estimate"] + list(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))
+
 
 limit_blas_threads()  # the package's one BLAS decision: see sandbox.threads

@@ -1,12 +1,12 @@
 """``sandbox bench``: simulator throughput beside a numpy reference and the hardware bound.
 
 Throughput is chain * dim * steps per second. For each case the same run
-measures (DESIGN.md, "Performance"):
+measures (docs/conventions.md, "Performance"):
 
 - the numba simulator (:func:`sandbox.simulate`);
 - a plain numpy vectorised implementation of the same update
   (``np.random.default_rng``, in-place arrays);
-- the hardware bound (issue 2's definition): (a) generating the same number
+- the hardware bound: (a) generating the same number
   of standard normals with numpy's PCG64 ziggurat called from numba code,
   one generator per thread; (b) for the dense case, that combined with the
   (n_chains x d)(d x d) products alone as 1 / (1/gemm + 1/rng);
@@ -83,7 +83,7 @@ def _numpy_normals(gen, out, n_total):
 def rng_bound_seconds(n_normals, *, seed=0, chunk=1 << 20):
     """Seconds for numba threads, one PCG64 Generator each, to draw ``n_normals`` normals.
 
-    This is the bound issue 2 defines: numpy's fastest generator (PCG64
+    This is the benchmark's bound: numpy's fastest generator (PCG64
     ziggurat) called from numba threads.
     """
     n_threads = nb.get_num_threads()
@@ -186,7 +186,8 @@ def run_spectra_benchmarks(*, quick=False, repeats=2, print_fn=print):
     goe = GOE(d)
     t_tri = _best_time(lambda: beta_ensemble_eigenvalues(d, 1.0, seed=0), repeats)
     h = goe.sample(seed=0)
-    t_dense = _best_time(lambda: np.linalg.eigvalsh(h), repeats)
+    with all_blas_threads():  # the dense reference as numpy runs it: LAPACK on every core
+        t_dense = _best_time(lambda: np.linalg.eigvalsh(h), repeats)
     t_sample = _best_time(lambda: goe.sample(seed=0), repeats)
     print_fn(f"GOE eigenvalues, d={d}: tridiagonal beta-ensemble {t_tri * 1e3:.1f} ms; dense eigvalsh "
              f"{t_dense * 1e3:.1f} ms (+ {t_sample * 1e3:.1f} ms to sample the matrix) -> "
@@ -264,7 +265,7 @@ def run_dos_benchmarks(*, quick=False, repeats=2, print_fn=print):
         print_fn(f"  evaluations/s: sampler {sampler_rate:.3g}, bound [numba loop] {bound_rate:.3g}, numpy "
                  f"{numpy_rate:.3g} -> sampler/bound {sampler_rate / bound_rate:.2f}, numpy/bound "
                  f"{numpy_rate / bound_rate:.2f}")
-    print_fn("  reference (issue 4, not measured here): dynesty 3.1, nlive 500, d=20: 90-115 s, 0.5-1.5e6 "
+    print_fn("  reference (published figures, not measured here): dynesty 3.1, nlive 500, d=20: 90-115 s, 0.5-1.5e6 "
              "evaluations, error 0.15-0.85 nats; reported not to converge near d=150")
     return rows
 

@@ -922,7 +922,7 @@ def benchmark_dos(d, *, seed=0, stderr=0.33, n_live=None, n_steps=None, fraction
 
         log V(eps) = (d/2) log(2 pi eps) - log Gamma(d/2 + 1) - 1/2 sum_i log lam_i
 
-    (CLAIMS.md, C3) applies. It lies H = log vol(box) - log V = 40.5 nats below
+    (docs/claims.md, C3) applies. It lies H = log vol(box) - log V = 40.5 nats below
     the box volume for d = 20 and 276 nats for d = 100.
 
     Parameters

@@ -4,7 +4,7 @@ Scope: estimate :math:`\log P(\lambda_{\min}(H) > 0)` for a random-matrix
 ensemble (``models.spectra``) with an honest standard error, from P ~ 1 down
 to P ~ 1e-100 and beyond, by plain Monte Carlo (``"direct"``) or by subset
 simulation in the ensemble's underlying Gaussian space (``"subset"``).
-This is the simulation side of claim C1 (CLAIMS.md); the closed forms it is
+This is the simulation side of claim C1 (docs/claims.md); the closed forms it is
 compared with live in ``analysis.minima``.
 
 Every ensemble is a deterministic map ``z -> H(z)`` from a vector of

@@ -1,6 +1,6 @@
 """``simulate``: run many chains of GD, SGD, ULA or MALA on a landscape.
 
-Conventions (DESIGN.md):
+Conventions (docs/conventions.md):
 
 - ``"gd"``:   x <- x - eta grad L(x)
 - ``"sgd"``:  x <- x - eta (grad L(x) + xi), xi ~ N(0, C); C = sigma^2 I,

@@ -32,13 +32,8 @@ def check_c8(seed, size):
     for label, landscape, regular, exponents in cases:
         dos = density_of_states(landscape, bounds=(-1.0, 1.0), eps_min=eps_min / 10, n_live=n_live,
                                 seed=next(seeds))
-        # fit on a fixed grid of levels: log eps is then exact and the nested-sampling error of
-        # log V is a random walk in depth (errors="cumulative"); regressing on the raw dead points
-        # instead would put noise in log eps and attenuate the slope
-        grid = np.geomspace(eps_max, eps_min, 25)
-        points = [dos.log_volume(e) for e in grid]
-        fit = fit_volume_exponent((grid, np.array([p.value for p in points]), np.array([p.stderr for p in points])),
-                                  eps_min=eps_min, eps_max=eps_max, errors="cumulative")
+        # a DensityOfStates is fitted on a fixed grid of 25 levels with the random-walk error model
+        fit = fit_volume_exponent(dos, eps_min=eps_min, eps_max=eps_max)
         if exponents is None:
             lam, m_minus_1 = regular
         else:

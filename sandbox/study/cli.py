@@ -79,8 +79,6 @@ def run_command(args, *, setup=None):
 
 def _format(table, width=160):
     """The table as text: one line per point, or, when that is too wide, one block per point."""
-    import pandas as pd
-
     text = table.to_string(index=False, max_rows=200)
     if max(map(len, text.splitlines()), default=0) <= width:
         return text

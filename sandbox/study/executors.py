@@ -53,13 +53,14 @@ ONE_THREAD_ENVIRONMENT = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_T
                                                   "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                                                   "NUMEXPR_NUM_THREADS")}
 
-#: Processes that drive a study: their BLAS threads are the user's and are left alone.
+#: Processes that drive a study: workers are pinned to one thread each, the driver is not (its BLAS
+#: follows the package-wide policy of sandbox.threads, like any process that imports sandbox).
 _DRIVER_PIDS = set()
 _blas_limited = False
 
 
 def mark_driver():
-    """Record this process as a study driver (its thread settings are never changed)."""
+    """Record this process as a study driver (the one-thread worker pinning is never applied to it)."""
     _DRIVER_PIDS.add(os.getpid())
 
 

@@ -5,7 +5,7 @@ forms of analysis.thermo, with standard errors from analysis.stats and a
 tolerance of 5 standard errors; each is paired with a check that the same data
 reject a nearby wrong prediction. The random seed is fixed and
 ``SANDBOX_TEST_SEED`` overrides it. Determinism checks are bitwise
-(DESIGN.md: chain c's trajectory is a pure function of (seed, c)).
+(docs/conventions.md: chain c's trajectory is a pure function of (seed, c)).
 """
 import math
 import os
