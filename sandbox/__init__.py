@@ -1,21 +1,22 @@
 """How it moves: stochastic simulators, random streams, samplers and benchmarks.
 
 Importing the package limits BLAS to one thread (:mod:`sandbox.threads`).
-Names are imported on first use (PEP 562), so that a process that needs one
-sampler, a study worker for instance, does not load them all.
+The samplers are imported on first use (PEP 562), so that a process that
+needs one of them, a study worker for instance, does not load them all;
+``simulate`` is imported at once (its name is also its module's).
 """
 import importlib
 
 from models.estimate import Estimate
+from sandbox.simulate import METHODS, DivergenceError, Run, simulate
 from sandbox.threads import limit_blas_threads
 
 _NAMES = {
-    "simulate": "sandbox.simulate", "Run": "sandbox.simulate", "DivergenceError": "sandbox.simulate",
-    "METHODS": "sandbox.simulate", "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
+    "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
     "density_of_states": "sandbox.nested", "log_p_positive_definite": "sandbox.rare_events",
 }
 
-__all__ = ["Estimate"] + list(_NAMES)
+__all__ = ["Estimate", "simulate", "Run", "DivergenceError", "METHODS"] + list(_NAMES)
 
 
 def __getattr__(name):
