@@ -28,13 +28,16 @@ slot has address 0. The C signature shared by all slots is
 
     int64 f(double *x, double *p, double *v, double *out, double *loss, int64 d, int64 k)
 
-returning 0, or 1 if the implementation raised: :func:`compile_slots` wraps
-each implementation in a numba ``cfunc`` adapter that catches exceptions, so
-a user's function that raises inside a simulation is reported (which chain,
-which step) instead of crashing or giving silent NaN. Adapters are generated
-modules in :func:`models.cache.generated_dir`; those of package and generated
-implementations are cached on disk (``cache=True``), those of a user's own
-functions are compiled once per process.
+returning 0, or 1 if the implementation raised. :func:`compile_slots` wraps
+each implementation in a numba ``cfunc`` adapter. Adapters of a user's own
+functions (``cache=False``, :class:`~models.custom.Custom`) catch exceptions,
+so a function that raises inside a simulation is reported (which chain,
+which step) instead of crashing or giving silent NaN; they are compiled once
+per process. Adapters of the package's and of generated implementations are
+cached on disk (``cache=True``) and have no guard: those kernels never raise
+(``error_model="numpy"``, no raise statements), and the guard cost them up
+to 30% (measured: 90 against 120 ns for a 100-term value and gradient).
+Adapters are generated modules in :func:`models.cache.generated_dir`.
 """
 import hashlib
 import importlib
@@ -238,10 +241,7 @@ def {slot}(xp, pp, vp, outp, lossp, d, k):
     p = _nb.carray(pp, (k,))
     {v_line}out = _nb.carray(outp, {out_shape})
     loss = _nb.carray(lossp, (1,))
-    try:
-        {call}
-    except Exception:
-        return 1
+    {body}
     return 0
 '''
 
@@ -308,7 +308,10 @@ def _adapter(slot, function, cache):
     if key not in _ADAPTERS:
         token = _token(function) if cache else next(t for t, f in _REGISTERED.items() if f is function)
         call, out_shape, v_shape = _CALLS[slot]
-        text = _ADAPTER.format(token=token, cache=cache, slot=slot, call=call, out_shape=out_shape,
+        # a user's function may raise: catch it (status 1). The package's own and generated kernels
+        # cannot (error_model="numpy", no raise statements), and the guard costs them up to 30%.
+        body = f"try:\n        {call}\n    except Exception:\n        return 1" if not cache else call
+        text = _ADAPTER.format(token=token, cache=cache, slot=slot, body=body, out_shape=out_shape,
                                v_line=f"v = _nb.carray(vp, {v_shape})\n    " if v_shape else "")
         name = "sandbox_slot_" + hashlib.sha256(text.encode()).hexdigest()[:20]
         _ADAPTERS[key] = getattr(load_generated(name, text), slot)
