@@ -1,6 +1,8 @@
 """A landscape from the user's own numba functions: the path for large d and for
 losses that sympy cannot write compactly."""
 import numpy as np
+from numba import types
+from numba.core import errors
 from numba.core.registry import CPUDispatcher
 
 from models.landscape import Landscape
@@ -9,9 +11,30 @@ from models.validation import as_finite_array, check_positive_int
 __all__ = ["Custom"]
 
 
+_ARRAY = types.float64[::1]
+_OUT_2D = types.float64[:, ::1]
+#: name -> (argument types, how the signature reads in a message)
+_SIGNATURES = {"value": ((_ARRAY, _ARRAY), "value(x, p) -> float"),
+               "grad": ((_ARRAY, _ARRAY, _ARRAY), "grad(x, p, out) -> None"),
+               "hessian": ((_ARRAY, _ARRAY, _OUT_2D), "hessian(x, p, out) -> None")}
+
+
 def _dispatcher(function, name):
+    """Check that ``function`` is a numba.njit function that compiles for its slot's signature.
+
+    Compiling here (which the first simulation would do anyway) turns a wrong
+    signature into an error that names the function, instead of a typing
+    error deep inside a generated adapter at the first simulation.
+    """
     if not isinstance(function, CPUDispatcher):
         raise ValueError(f"{name} must be a numba.njit function, got {type(function).__name__}")
+    argtypes, spelled = _SIGNATURES[name]
+    try:
+        function.compile(argtypes)
+    except (errors.TypingError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{name} must have the signature {spelled} with x, p{', out' if len(argtypes) > 2 else ''} "
+                         f"float64 arrays; numba could not compile {function.__name__} for it: {first}") from None
     return function
 
 

@@ -126,6 +126,8 @@ def parse_expression(text, variables, parameters=()):
         raise ValueError(f"expression must be a str or a sympy expression, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ValueError(f"expression is {len(text)} characters long, more than the limit of {MAX_LENGTH}")
+    if not text.strip():
+        raise ValueError("expression is empty")
     variables, parameters = list(variables), list(parameters)
     check_names(variables, parameters)
     try:

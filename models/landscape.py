@@ -112,7 +112,7 @@ class Landscape(abc.ABC):
             i = int(np.argmax(status != 0))
             with np.printoptions(precision=6, threshold=8):
                 raise LandscapeError(f"the landscape's {slot} function raised an exception at x={batch[i]}; "
-                                     "call it directly to see the exception")
+                                     "call your numba function itself at that point to see the exception")
         return out if arr.ndim == 2 else out[0]
 
     def value(self, x):

@@ -39,10 +39,11 @@ def entropic_double_well(a=0.6931471805599453):
     """U(x, y) = (x^2 - 1)^2 + exp(a x) y^2 / 2: two wells of equal depth and unequal width.
 
     Minima (-1, 0) and (1, 0), U = 0, Hessians diag(8, exp(-a)) and
-    diag(8, exp(a)): the left well is wider in y by exp(a/2) and, at low
-    temperature, holds exp(a/2) times the probability of the right one
-    (Laplace: P_i proportional to det(H_i)^(-1/2)). Saddle (0, 0), U = 1,
-    Hessian diag(-4, 1). The default a = ln 2 gives a width ratio sqrt 2.
+    diag(8, exp(a)): the left well is wider in y by sqrt(exp(a) / exp(-a))
+    = exp(a) and, at low temperature, holds exp(a) times the probability of
+    the right one (Laplace: P_i proportional to det(H_i)^(-1/2)). Saddle
+    (0, 0), U = 1, Hessian diag(-4, 1). The default a = ln 2 gives the
+    ratio 2.
 
     Examples
     --------
@@ -138,8 +139,8 @@ def deep_scalar(depth=3, y=1.0):
 def rosenbrock(dim=2, a=1.0, b=100.0):
     """Rosenbrock's function sum_{i<d} [b (x_{i+1} - x_i^2)^2 + (a - x_i)^2] (Rosenbrock 1960).
 
-    Global minimum at x = (a, a^2, a^4, ...) for d = 2 ((a, a^2)) and at
-    (1, ..., 1) for a = 1 in any d, with L = 0; at (1, 1) with b = 100 the
+    Global minimum L = 0 at (a, a^2) for d = 2 and at (1, ..., 1) for a = 1
+    in any d (for d > 2 and a != 1 there is no point with L = 0); at (1, 1) with b = 100 the
     Hessian is [[802, -400], [-400, 200]] (condition number about 2500), the
     curved narrow valley that makes GD slow. For 4 <= d <= 7 there is also a
     local minimum near (-1, 1, ..., 1).

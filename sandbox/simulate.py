@@ -99,6 +99,13 @@ class Run:
     record_every: int = 0
     record_positions: bool = False
 
+    def __repr__(self):
+        n, d = self.x.shape
+        records = 0 if self.loss is None else self.loss.shape[0]
+        return (f"Run(method={self.method!r}, n_chains={n}, d={d}, n_steps={self.n_steps}, "
+                f"step_size={plain(self.step_size)}, temperature={plain(self.temperature)}, records={records}, "
+                f"diverged={self.n_diverged})")
+
     @property
     def diverged(self):
         """Boolean mask (n_chains,) of chains that diverged."""

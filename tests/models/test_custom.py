@@ -101,3 +101,13 @@ def test_bad_input_names_the_parameter(kwargs, message):
     value, grad = kwargs.pop("value"), kwargs.pop("grad")
     with pytest.raises(ValueError, match=message):
         Custom(value, grad, **kwargs)
+
+
+@numba.njit
+def two_argument_grad(x, p):
+    return x
+
+
+def test_a_wrong_signature_is_named_when_the_landscape_is_built():
+    with pytest.raises(ValueError, match=r"grad must have the signature grad\(x, p, out\) -> None"):
+        Custom(ring_value, two_argument_grad, dim=2, parameters=[1.0])
