@@ -5,8 +5,8 @@ report progress from inside it. :func:`progress_chunks` splits the range into
 at most ``max_updates`` contiguous chunks; the simulator calls its kernel once
 per chunk (its state and per-chain streams carry over, so the trajectory is
 bit for bit the one of a single call) and a tqdm bar advances between chunks.
-With 100 chunks the extra cost is 100 kernel entries, microseconds each,
-against a run long enough to want a bar (seconds): well under 1%. Without a
+Chunks grow to about ``min_seconds`` (1 s) each once the first has shown how fast
+the run goes, so a run re-enters its kernel a few times per second at most. Without a
 terminal, or with ``progress=False``, it yields the whole range as one chunk.
 
 Wiring a simulator (a sketch)::
@@ -16,6 +16,7 @@ Wiring a simulator (a sketch)::
 """
 import math
 import sys
+import time
 
 __all__ = ["progress_chunks", "MAX_UPDATES"]
 
@@ -24,7 +25,7 @@ MAX_UPDATES = 100
 
 
 def progress_chunks(total, *, progress=True, desc=None, unit="step", max_updates=MAX_UPDATES, min_chunk=1,
-                    file=None):
+                    min_seconds=1.0, file=None):
     """Yield ``(start, stop)`` chunks tiling ``range(total)``, advancing a tqdm bar after each.
 
     Parameters
@@ -41,6 +42,12 @@ def progress_chunks(total, *, progress=True, desc=None, unit="step", max_updates
     min_chunk : int >= 1
         Smallest chunk (except the last), e.g. a recording interval, so
         that chunk boundaries fall on records.
+    min_seconds : float
+        After each chunk the next one grows to take about this long (but is
+        never smaller than total / max_updates): re-entering a kernel costs
+        per-chain set-up, about 10 ms for 4096 chains (d = 100), so 1 s
+        chunks keep the bar's cost near 1% (measured on a 5.5 s ULA run:
+        1 to 3%, inside the run-to-run spread of the same run without it).
 
     Examples
     --------
@@ -59,10 +66,18 @@ def progress_chunks(total, *, progress=True, desc=None, unit="step", max_updates
         return
     from tqdm import tqdm
 
-    size = max(min_chunk, math.ceil(total / max_updates))
-    size = math.ceil(size / min_chunk) * min_chunk
+    base = max(min_chunk, math.ceil(total / max_updates))
+    base = math.ceil(base / min_chunk) * min_chunk
+    size, start = base, 0
     with tqdm(total=total, desc=desc, unit=unit, file=stream, mininterval=0.5, unit_scale=True) as bar:
-        for start in range(0, total, size):
+        while start < total:
             stop = min(start + size, total)
+            t0 = time.perf_counter()
             yield start, stop
+            elapsed = time.perf_counter() - t0
             bar.update(stop - start)
+            if elapsed > 0:
+                # grow the chunks to about min_seconds each: every chunk re-enters the kernel
+                wanted = (stop - start) * min_seconds / elapsed
+                size = max(base, math.ceil(min(wanted, total) / min_chunk) * min_chunk)
+            start = stop
