@@ -24,7 +24,7 @@ def test_chunks_tile_the_range_in_at_most_max_updates_pieces(total, max_updates,
 
 def test_a_bar_only_on_a_terminal_and_only_when_asked():
     term = FakeTerminal()
-    assert len(list(progress_chunks(1000, file=term, desc="ula"))) == 100
+    assert len(list(progress_chunks(1000, file=term, desc="ula", min_seconds=0.0))) == 100
     assert "ula" in term.getvalue() and "1.00k/1.00k" in term.getvalue()
     quiet = FakeTerminal()
     assert list(progress_chunks(1000, progress=False, file=quiet)) == [(0, 1000)]
@@ -39,3 +39,17 @@ def test_bad_arguments_are_refused():
         list(progress_chunks(-1))
     with pytest.raises(ValueError, match="max_updates must be an integer >= 1, got 0"):
         list(progress_chunks(10, max_updates=0))
+
+
+def test_chunks_grow_to_about_min_seconds_once_the_pace_is_known():
+    """A consumer that spends 2 ms per chunk of 10 steps (5000 steps/s): with min_seconds = 0.02
+    the chunks after the first hold up to 100 steps, never fewer than total / max_updates."""
+    import time
+
+    chunks = []
+    for start, stop in progress_chunks(1000, file=FakeTerminal(), min_seconds=0.02):
+        chunks.append(stop - start)
+        time.sleep(0.0002 * (stop - start))
+    assert chunks[0] == 10 and sum(chunks) == 1000
+    # sleeping can only take longer than asked, which makes chunks smaller, never larger
+    assert all(10 <= c <= 110 for c in chunks) and max(chunks) > 10, chunks
