@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from models import Landscape, MultiWell, Quadratic, random_rotation
 from models import kernels
+from analysis.strategies import rotations, spectra, standard_normals
 
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "20240601"))
 SIG = 5.0
@@ -208,18 +209,14 @@ def test_hessian_kernels_equal_the_numpy_hessian(landscape):
 # --- hypothesis: rotation invariance ------------------------------------------
 
 @settings(max_examples=40, deadline=None)
-@given(
-    lam=st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=5),
-    rot_seed=st.integers(0, 2**32 - 1),
-    x_seed=st.integers(0, 2**32 - 1),
-    centered=st.booleans(),
-)
-def test_rotated_quadratic_at_qx_plus_c_equals_diagonal_quadratic_at_x(lam, rot_seed, x_seed, centered):
+@given(data=st.data(), centered=st.booleans())
+def test_rotated_quadratic_at_qx_plus_c_equals_diagonal_quadratic_at_x(data, centered):
+    lam = data.draw(spectra(st.integers(1, 5), low=1e-2, high=10.0, zeros=st.integers(0, 1),
+                            negatives=st.integers(0, 2)))
     d = len(lam)
-    rot = random_rotation(d, seed=rot_seed)
-    rng = np.random.default_rng(x_seed)
-    x = rng.normal(scale=3.0, size=(3, d))
-    c = rng.normal(size=d) if centered else np.zeros(d)
+    rot = data.draw(rotations(d))
+    x = 3.0 * data.draw(standard_normals((3, d)))
+    c = data.draw(standard_normals(d)) if centered else np.zeros(d)
     diagonal = Quadratic(lam)
     rotated = Quadratic(lam, rotation=rot, center=c)
     qx = x @ rot.T + c

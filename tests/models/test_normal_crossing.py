@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.strategies import normal_crossing_exponents
 from models import Landscape, NormalCrossing
 from models import kernels
 from models.normal_crossing import as_exponents
@@ -155,7 +156,7 @@ def test_hessian_kernel_equals_the_numpy_hessian_on_and_off_the_axes():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    exponents=st.lists(st.integers(1, 4), min_size=1, max_size=5),
+    exponents=normal_crossing_exponents(st.integers(1, 5), max_exponent=4),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_kernel_equals_numpy_for_random_exponents_and_points(exponents, seed):

@@ -20,6 +20,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.linalg import solve_continuous_lyapunov
 
 from analysis.stats import mean_estimate, variance_estimate
+from analysis.strategies import rotations, spectra
 from analysis.thermo import gd_critical_step, gibbs_covariance, sgd_stationary_covariance, ula_stationary_variance
 from models import MultiWell, Quadratic, random_rotation
 from sandbox import dynamics
@@ -401,8 +402,8 @@ not_a_number = st.one_of(st.text(max_size=3), st.sampled_from(["0.1", "1", " 2e-
 
 @st.composite
 def non_psd_matrices(draw):
-    lam = [draw(st.floats(0.0, 5.0)), -draw(st.floats(0.1, 5.0))]
-    q = random_rotation(2, seed=draw(st.integers(0, 2**32 - 1)))
+    lam = draw(spectra(2, low=0.1, high=5.0, zeros=st.integers(0, 1), negatives=1))
+    q = draw(rotations(2))
     return (q * lam) @ q.T
 
 
