@@ -150,9 +150,7 @@ class Landscape(abc.ABC):
         arr = self._points(x)
         vec = np.broadcast_to(self._points(v, "v"), np.atleast_2d(arr).shape)
         if not (self.has_kernel("hessian_vector") or self.has_kernel("hessian")):
-            h = np.atleast_2d(self.hessian(arr)) if arr.ndim == 2 else self.hessian(arr)[None]
-            out = np.einsum("nij,nj->ni", h, vec)
+            out = np.einsum("nij,nj->ni", self.hessian(np.atleast_2d(arr)), vec)
             return out if arr.ndim == 2 else out[0]
-        slots = "hessian_vector" if self.has_kernel("hessian_vector") else "hessian"
-        out = self._run_batch(slots, kernels.batch_hessian_vector, arr, (self.dim,), np.ascontiguousarray(vec))
-        return out
+        slot = "hessian_vector" if self.has_kernel("hessian_vector") else "hessian"
+        return self._run_batch(slot, kernels.batch_hessian_vector, arr, (self.dim,), np.ascontiguousarray(vec))

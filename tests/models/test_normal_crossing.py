@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from analysis.strategies import normal_crossing_exponents
 from models import Landscape, NormalCrossing
-from models import kernels
 from models.normal_crossing import as_exponents
 from sandbox import simulate
 
