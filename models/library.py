@@ -42,10 +42,13 @@ def skewed_double_well(b=1.8202534122391687):
     default b = ln(16) / (2 tanh 1) makes them 2 (flat, left) and 32 (sharp,
     right), so Laplace's occupancy ratio is flat : sharp = sqrt(32 / 2) = 4.
     The barrier is the root x* of 4 x + b (x^2 - 1) sech^2 x = 0 in (0, 1),
-    x* = 0.352717 with U(x*) = 1.420427 for the default b: it sits on the
-    sharp side, so from a box such as [-1.25, 2.75] gradient descent lands
-    in the sharp minimum more often than in the flat one (claim C5). For
-    0 < b < 4 these are the only critical points and U grows like x^4.
+    x* = 0.352717 with U(x*) = 1.420427 for the default b. The basins of
+    attraction of gradient flow are (-inf, x*) and (x*, inf); from starts
+    uniform on [-1.25, 2.75] the sharp minimum's basin holds the share
+    (2.75 - x*) / 4 = 0.599, against its Laplace (volume) share
+    1 / (1 + 4) = 0.2 (claim C5). For 0 < b < 4 these are the only
+    critical points, and U grows like x^4 (curvature about 500 at x = 2.75:
+    keep steps below 2 / 500 there).
 
     Examples
     --------
