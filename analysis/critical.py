@@ -21,10 +21,14 @@ __all__ = ["CriticalPoint", "CriticalPoints", "EnergyPath", "find_critical_point
 #: Newton iterations per root search; Levenberg–Marquardt needs a few dozen from far away,
 #: then converges quadratically.
 _NEWTON_ITER = 200
+#: A root's |grad L| is at most this times |H|_F times the box diagonal.
+_GTOL = 1e-8
 #: Two roots closer than this (in box-width units, max norm) are one point.
 _DEDUP = 1e-6
 #: Relative size below which a Hessian eigenvalue counts as zero when counting negative ones.
 _ZERO_EIG = 1e-8
+#: Descents that look for minima outside the box when none is inside (for the error message).
+_DESCENTS = 10
 #: Beyond this many minima, the saddle search joins only neighbours in loss order.
 _ALL_PAIRS_UP_TO = 8
 
@@ -192,11 +196,18 @@ def find_critical_points(landscape, *, bounds, n_starts=200, seed=None, tol=1e-1
     saddles.sort(key=lambda p: p.loss)
     if len(minima) < min_minima or len(saddles) < min_saddles:
         outside = [p for p in points if not _in_box(p.position, low, high, width) and p.index in (0, 1)]
+        if not any(p.index == 0 for p in outside):   # say where the minima are: descend from a few starts
+            found_min = [m for m in (_relax(landscape, x) for x in starts[:_DESCENTS]) if m is not None]
+            outside += [p for p in _dedup_points(landscape, found_min, width)
+                        if not _in_box(p.position, low, high, width)]
         found = "; ".join(f"{'minimum' if p.index == 0 else 'saddle'} at {_fmt(p.position)}" for p in outside[:6])
-        what = (f"no minimum of the landscape" if not minima and min_minima else
-                f"{len(minima)} minima and {len(saddles)} index-1 saddles of the landscape, fewer than the "
-                f"{min_minima} minima and {min_saddles} saddles asked for")
-        raise ValueError(f"bounds {_fmt(box)} contain {what}; found {len(outside)} outside"
+        short = []
+        if len(minima) < min_minima:
+            short.append("no minimum of the landscape" if not minima else
+                         f"{len(minima)} minima of the landscape, fewer than min_minima={min_minima}")
+        if len(saddles) < min_saddles:
+            short.append(f"{len(saddles)} index-1 saddle(s) of the landscape, fewer than min_saddles={min_saddles}")
+        raise ValueError(f"bounds {_fmt(box)} contain {' and '.join(short)}; found {len(outside)} outside"
                          + (f" ({found})" if found else "")
                          + f" from {n_starts} Newton starts: widen bounds or add starts")
     return CriticalPoints(minima, saddles)
@@ -329,12 +340,12 @@ def _local_maxima(energies):
     return [k for k in range(1, e.size - 1) if e[k] >= e[k - 1] and e[k] >= e[k + 1]]
 
 
-def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER, gtol=None):
+def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER):
     """Batched Levenberg–Marquardt on grad L = 0 from the rows of ``x``: (roots, converged mask).
 
-    A row stops when its step falls below ``tol`` box widths; it has converged if |grad L| is then
-    below ``gtol`` (default 1e-8 times the median |grad L| at the starts), which rejects the local
-    minima of |grad L| > 0 where Levenberg–Marquardt also stalls.
+    A row stops when its step falls below ``tol`` box widths; it has converged if then
+    |grad L| <= 1e-8 |H|_F |width|, which rejects the local minima of |grad L| > 0 where
+    Levenberg–Marquardt also stalls (there |grad L| is of the order of |H| times a distance).
     """
     x = np.array(x, dtype=float)
     n, d = x.shape
@@ -343,9 +354,6 @@ def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER, gtol=None):
     trust = 0.5 * np.linalg.norm(width)          # no step longer than half the box diagonal
     g = _safe_grad(landscape, x)
     gnorm = np.linalg.norm(g, axis=1)
-    if gtol is None:
-        finite = gnorm[np.isfinite(gnorm)]
-        gtol = 1e-8 * (float(np.median(finite)) if finite.size else 1.0)
     active = np.isfinite(gnorm) & (gnorm > 0)
     mu = np.full(n, 1e-3)
     for _ in range(max_iter):
@@ -357,6 +365,9 @@ def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER, gtol=None):
         scale = np.maximum(np.trace(hh, axis1=1, axis2=2) / d, 1e-300)
         rhs = -np.einsum("nij,nj->ni", h, g[idx])
         step = np.linalg.solve(hh + (mu[idx] * scale)[:, None, None] * eye, rhs[:, :, None])[:, :, 0]
+        broken = ~np.all(np.isfinite(step), axis=1)          # the Hessian overflowed
+        step[broken] = 0.0
+        active[idx[broken]] = False
         length = np.linalg.norm(step, axis=1)
         step *= np.minimum(1.0, trust / np.maximum(length, 1e-300))[:, None]
         trial = x[idx] + step
@@ -370,7 +381,10 @@ def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER, gtol=None):
         small = np.max(np.abs(step) / width, axis=1) <= tol
         far = np.max(np.abs(x[idx] - center) / width, axis=1) > 1e3     # ran off to infinity
         active[idx[small | far | (mu[idx] > 1e12) | (gnorm[idx] == 0)]] = False
-    converged = np.isfinite(gnorm) & (gnorm <= gtol)
+    converged = np.isfinite(gnorm)
+    if converged.any():
+        h_norm = np.linalg.norm(landscape.hessian(x[converged]), axis=(1, 2))
+        converged[converged] = np.isfinite(h_norm) & (gnorm[converged] <= _GTOL * h_norm * np.linalg.norm(width))
     return x, converged
 
 
@@ -444,4 +458,5 @@ def _check_bounds(bounds, d):
 
 
 def _fmt(x):
-    return np.array2string(np.asarray(x, dtype=float), precision=6, separator=", ", threshold=12)
+    """Plain numbers, rounded to 6 decimals (-0.0 shown as 0.0)."""
+    return str((np.round(np.asarray(x, dtype=float), 6) + 0.0).tolist())
