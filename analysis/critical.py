@@ -264,8 +264,10 @@ def minimum_energy_path(landscape, a, b, *, n_images=41, max_iter=10_000, tol=1e
     --------
     >>> from models import symmetric_double_well
     >>> path = minimum_energy_path(symmetric_double_well(), [-1.0, 0.3], [1.0, -0.2])
-    >>> path.saddle.position.round(6).tolist(), round(path.saddle.loss, 9), path.saddle.eigenvalues.round(9).tolist()
-    ([0.0, 0.0], 1.0, [-4.0, 1.0])
+    >>> bool(np.abs(path.saddle.position).max() < 1e-12)        # the saddle (0, 0)
+    True
+    >>> round(path.saddle.loss, 9), path.saddle.eigenvalues.round(9).tolist()
+    (1.0, [-4.0, 1.0])
     """
     _check_landscape(landscape)
     d = landscape.dim
