@@ -374,8 +374,8 @@ def exact_occupancy(landscape, temperature, *, bounds, partition, minima=None, n
     >>> from models import entropic_double_well
     >>> r = exact_occupancy(entropic_double_well(), 0.1, bounds=[[-3, 3], [-20, 20]],
     ...                     partition=lambda x: (x[:, 0] > 0).astype(int))
-    >>> (r.probabilities[0] / r.probabilities[1]).round(4), bool(r.error.max() < 1e-8)
-    (2.0013, True)
+    >>> round(float(r.probabilities[0] / r.probabilities[1]), 4), bool(r.error.max() < 1e-12)
+    (1.971, True)
     """
     t = check_positive(temperature, "temperature")
     d = int(landscape.dim)
