@@ -130,8 +130,10 @@ def find_critical_points(landscape, *, bounds, n_starts=200, seed=None, tol=1e-1
     seed : int, SeedSequence, Generator or None
         For ``numpy.random.default_rng``, which draws the starts.
     tol : float > 0
-        A root is accepted when its last Newton step was below ``tol`` box
-        widths.
+        A start stops when its step falls below ``tol`` box widths; its end
+        point is a root if there |grad L| <= 1e-8 |H|_F times the box
+        diagonal (this rejects the points where |grad L| has a local minimum
+        above 0, where Levenberg–Marquardt also stalls).
     min_minima, min_saddles : int >= 0
         The fewest minima and saddles the caller needs inside the box; fewer
         raise ValueError (by default: at least one minimum).
@@ -150,9 +152,9 @@ def find_critical_points(landscape, *, bounds, n_starts=200, seed=None, tol=1e-1
 
     References
     ----------
-    Müller & Brown (1979), Theor. Chim. Acta 53:75 (the test potential);
-    Wales (2003), *Energy Landscapes*, ch. 6 (Newton search for stationary
-    points).
+    Levenberg (1944), Quart. Appl. Math. 2:164; Marquardt (1963), J. SIAM
+    11:431 (the damped Newton step); Müller & Brown (1979), Theor. Chim. Acta
+    53:75 (the test potential).
 
     Examples
     --------
