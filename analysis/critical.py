@@ -130,8 +130,10 @@ def find_critical_points(landscape, *, bounds, n_starts=200, seed=None, tol=1e-1
     seed : int, SeedSequence, Generator or None
         For ``numpy.random.default_rng``, which draws the starts.
     tol : float > 0
-        A root is accepted when its last Newton step was below ``tol`` box
-        widths.
+        A start stops when its step falls below ``tol`` box widths; its end
+        point is a root if there |grad L| <= 1e-8 |H|_F times the box
+        diagonal (this rejects the points where |grad L| has a local minimum
+        above 0, where Levenberg–Marquardt also stalls).
     min_minima, min_saddles : int >= 0
         The fewest minima and saddles the caller needs inside the box; fewer
         raise ValueError (by default: at least one minimum).
@@ -150,9 +152,9 @@ def find_critical_points(landscape, *, bounds, n_starts=200, seed=None, tol=1e-1
 
     References
     ----------
-    Müller & Brown (1979), Theor. Chim. Acta 53:75 (the test potential);
-    Wales (2003), *Energy Landscapes*, ch. 6 (Newton search for stationary
-    points).
+    Levenberg (1944), Quart. Appl. Math. 2:164; Marquardt (1963), J. SIAM
+    11:431 (the damped Newton step); Müller & Brown (1979), Theor. Chim. Acta
+    53:75 (the test potential).
 
     Examples
     --------
@@ -310,8 +312,11 @@ def _string(landscape, start, end, n_images, max_iter, tol):
     dt = None
     for it in range(max_iter):
         if it % 50 == 0:  # re-estimate the stable step as the string moves
-            lam = np.linalg.eigvalsh(landscape.hessian(phi)).max()
-            dt = 0.5 / max(lam, 1e-12)
+            with np.errstate(all="ignore"):
+                h = landscape.hessian(phi)
+            h = h[np.all(np.isfinite(h), axis=(1, 2))]
+            lam = np.linalg.eigvalsh(h).max() if h.size else 0.0
+            dt = 0.5 / max(lam, 1e-12) if dt is None or lam > 0 else dt
         new = phi.copy()
         new[1:-1] -= dt * landscape.grad(phi[1:-1])
         if not np.all(np.isfinite(new)):
@@ -354,27 +359,29 @@ def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER):
     center = x.mean(axis=0)
     eye = np.eye(d)
     trust = 0.5 * np.linalg.norm(width)          # no step longer than half the box diagonal
-    g = _safe_grad(landscape, x)
-    gnorm = np.linalg.norm(g, axis=1)
+    g, gnorm = _safe_grad(landscape, x)
     active = np.isfinite(gnorm) & (gnorm > 0)
     mu = np.full(n, 1e-3)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        h = landscape.hessian(x[idx])
-        hh = h @ h
-        scale = np.maximum(np.trace(hh, axis1=1, axis2=2) / d, 1e-300)
-        rhs = -np.einsum("nij,nj->ni", h, g[idx])
-        step = np.linalg.solve(hh + (mu[idx] * scale)[:, None, None] * eye, rhs[:, :, None])[:, :, 0]
-        broken = ~np.all(np.isfinite(step), axis=1)          # the Hessian overflowed
+        with np.errstate(all="ignore"):
+            h = landscape.hessian(x[idx])
+            hh = h @ h
+            scale = np.maximum(np.trace(hh, axis1=1, axis2=2) / d, 1e-300)
+            rhs = -np.einsum("nij,nj->ni", h, g[idx])
+            ok = np.all(np.isfinite(hh), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
+            step = np.zeros((idx.size, d))
+            step[ok] = np.linalg.solve(hh[ok] + (mu[idx[ok]] * scale[ok])[:, None, None] * eye,
+                                       rhs[ok, :, None])[:, :, 0]
+        broken = ~ok | ~np.all(np.isfinite(step), axis=1)    # the Hessian or gradient overflowed
         step[broken] = 0.0
         active[idx[broken]] = False
         length = np.linalg.norm(step, axis=1)
         step *= np.minimum(1.0, trust / np.maximum(length, 1e-300))[:, None]
         trial = x[idx] + step
-        g_trial = _safe_grad(landscape, trial)
-        n_trial = np.linalg.norm(g_trial, axis=1)
+        g_trial, n_trial = _safe_grad(landscape, trial)
         better = np.isfinite(n_trial) & (n_trial < gnorm[idx])
         acc = idx[better]
         x[acc], g[acc], gnorm[acc] = trial[better], g_trial[better], n_trial[better]
@@ -385,17 +392,18 @@ def _newton_roots(landscape, x, width, tol, max_iter=_NEWTON_ITER):
         active[idx[small | far | (mu[idx] > 1e12) | (gnorm[idx] == 0)]] = False
     converged = np.isfinite(gnorm)
     if converged.any():
-        h_norm = np.linalg.norm(landscape.hessian(x[converged]), axis=(1, 2))
+        with np.errstate(all="ignore"):
+            h_norm = np.linalg.norm(landscape.hessian(x[converged]), axis=(1, 2))
         converged[converged] = np.isfinite(h_norm) & (gnorm[converged] <= _GTOL * h_norm * np.linalg.norm(width))
     return x, converged
 
 
 def _safe_grad(landscape, x):
-    """Gradient rows, with rows where the landscape overflows set to inf."""
+    """Gradient rows and their norms; inf where the landscape overflows."""
     with np.errstate(all="ignore"):
         g = np.asarray(landscape.grad(x), dtype=float)
-    g[~np.all(np.isfinite(g), axis=1)] = np.inf
-    return g
+        g[~np.all(np.isfinite(g), axis=1)] = np.inf
+        return g, np.linalg.norm(g, axis=1)
 
 
 def _classify(landscape, x):

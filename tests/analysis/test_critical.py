@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.critical import CriticalPoint, find_critical_points, minimum_energy_path
-from models import Custom, MultiWell, double_well, entropic_double_well, mueller_brown, symmetric_double_well
+from models import (Custom, MultiWell, Symbolic, double_well, entropic_double_well, mueller_brown,
+                    symmetric_double_well)
 
 MB_BOUNDS = [[-1.5, 1.2], [-0.5, 2.0]]
 #: Müller & Brown (1979): the table in models.library.mueller_brown's docstring, 4 digits.
@@ -206,3 +207,32 @@ def test_energy_path_between_one_minimum_and_itself_raises():
 def test_energy_path_bad_input_raises_naming_the_parameter(kwargs, message):
     with pytest.raises(ValueError, match=message):
         minimum_energy_path(symmetric_double_well(), **kwargs)
+
+
+_TURNED = None
+
+
+def _turned_double_well(theta, tx, ty):
+    """symmetric_double_well composed with a rotation by theta about the shift (tx, ty): one compiled kernel."""
+    global _TURNED
+    if _TURNED is None:
+        u, v = "(c*(x - tx) + s*(y - ty))", "(-s*(x - tx) + c*(y - ty))"
+        _TURNED = Symbolic(f"({u}**2 - 1)**2 + (1 + {u}**2)*{v}**2/2", ["x", "y"],
+                           parameters={"c": 1.0, "s": 0.0, "tx": 0.0, "ty": 0.0})
+    return _TURNED.with_parameters(c=math.cos(theta), s=math.sin(theta), tx=tx, ty=ty)
+
+
+@settings(max_examples=10)
+@given(theta=st.floats(0.0, 2 * math.pi), tx=st.floats(-1.0, 1.0), ty=st.floats(-1.0, 1.0))
+def test_critical_points_move_with_rotations_and_shifts_and_keep_their_spectra(theta, tx, ty):
+    landscape = _turned_double_well(theta, tx, ty)
+    shift, axis = np.array([tx, ty]), np.array([math.cos(theta), math.sin(theta)])
+    cp = find_critical_points(landscape, bounds=[[tx - 2.5, tx + 2.5], [ty - 2.5, ty + 2.5]], n_starts=60, seed=8)
+    found = sorted((m.position for m in cp.minima), key=lambda p: float((p - shift) @ axis))
+    assert len(found) == 2
+    assert found[0] == pytest.approx(shift - axis, abs=1e-9) and found[1] == pytest.approx(shift + axis, abs=1e-9)
+    for m in cp.minima:
+        assert m.eigenvalues == pytest.approx([2.0, 8.0], rel=1e-9)
+    [saddle] = cp.saddles
+    assert saddle.position == pytest.approx(shift, abs=1e-9)
+    assert saddle.eigenvalues == pytest.approx([-4.0, 1.0], rel=1e-9)
