@@ -27,7 +27,7 @@ from sandbox.passage import mean_first_passage_time
 from sandbox.transitions import transitions
 
 N_CHAINS = {"smoke": 100, "quick": 1000, "full": 4000}
-TEMPERATURES = {"smoke": (0.3,), "quick": (0.3, 0.25), "full": (0.35, 0.3, 0.25, 0.2)}
+TEMPERATURES = {"smoke": (0.3,), "quick": (0.25, 0.2), "full": (0.3, 0.25, 0.2, 0.15)}
 #: Transitions asked for (about), by size: the rates' relative SE is about 1 / sqrt of it.
 DWELLS = {"smoke": 20, "quick": 500, "full": 2000}
 CORE_RADIUS = 0.3
