@@ -194,7 +194,7 @@ def eyring_kramers_rate(minimum, saddle, temperature):
     >>> math.isclose(k, math.sqrt(32) / (2 * math.pi) * math.exp(-20.0))
     True
     >>> print(f"{1 / k:.4e}")   # the exact MFPT is 5.4966e8, 2% = 3T/8 + O(T^2) more (mean_first_passage_time_1d)
-    5.3887e+08
+    5.3888e+08
     """
     return math.exp(log_eyring_kramers_rate(minimum, saddle, temperature))
 
