@@ -51,7 +51,6 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import dawsn, erfcx
 
-from models.landscape import Landscape
 from models.validation import as_finite_array, check_nonnegative, check_positive, plain
 
 __all__ = [
@@ -409,7 +408,7 @@ def _passage_problem(potential, start, target, temperature, reflect):
 
 
 def _as_potential(potential):
-    if isinstance(potential, Landscape):
+    if hasattr(potential, "dim") and hasattr(potential, "value"):     # a models.Landscape
         if potential.dim != 1:
             raise ValueError(f"potential must be a landscape of dimension 1, got dim = {potential.dim}")
         return lambda x: np.asarray(potential.value(np.asarray(x, dtype=float)[:, None]), dtype=float)
