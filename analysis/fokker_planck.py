@@ -73,7 +73,7 @@ class SpectralGap(NamedTuple):
     boundary_mass: float
 
 
-def spectral_gap(landscape, temperature, *, bounds, n_grid=48, richardson=True):
+def spectral_gap(landscape, temperature, *, bounds, n_grid=32, richardson=True):
     r"""Smallest nonzero eigenvalue of the Fokker–Planck generator, by SQRA on a grid (d <= 2).
 
     Discretisation: square-root approximation (SQRA). On a regular grid of
@@ -255,7 +255,8 @@ def _grid_gap(landscape, temperature, low, high, n):
     root = np.exp(log_root)
     root /= np.linalg.norm(root)
     scale = temperature * float(np.sum(1.0 / (high - low) ** 2))   # slowest free-diffusion rate in the box, / pi^2
-    vals, vecs = sla.eigsh(matrix, k=3, sigma=-1e-3 * scale, which="LM", v0=root + 1.0 / math.sqrt(size))
+    _, vecs = sla.eigsh(matrix, k=3, sigma=-1e-3 * scale, which="LM", ncv=min(12, size),
+                        v0=root + 1.0 / math.sqrt(size))
     # Rayleigh–Ritz of the Dirichlet form on span(vecs) with pi^(1/2) removed exactly.
     basis = vecs - np.outer(root, root @ vecs)
     # The eigenvector of 0 leaves only rounding noise: drop it by its singular value (QR would keep its direction).
