@@ -105,7 +105,7 @@ def _is_single_pair(basins):
     if isinstance(basins, CoreSet):
         return True
     return (isinstance(basins, tuple) and len(basins) == 2 and isinstance(basins[1], (numbers.Real, np.number))
-            and not isinstance(basins[1], (bool, np.bool_)) and not isinstance(basins[0], (tuple, CoreSet)))
+            and not isinstance(basins[1], (bool, np.bool_)))
 
 
 def _check_holds_minimum(landscape, core, what, *, max_rounds=8):

@@ -27,7 +27,7 @@ def test_a_list_or_tuple_of_pairs_or_core_sets_gives_the_same_cores(basins):
     assert cores[0].center.dtype == np.float64
 
 
-@pytest.mark.parametrize("pair", [LEFT, CoreSet(*LEFT), ([-1.0, 0.0], 0.3)])
+@pytest.mark.parametrize("pair", [LEFT, CoreSet(*LEFT), ([-1.0, 0.0], 0.3), ((-1.0, 0.0), 0.3)])
 def test_a_single_pair_is_one_core(pair):
     cores = as_core_sets(pair, 2)
     assert len(cores) == 1 and cores[0].radius == 0.3
