@@ -7,6 +7,7 @@ as transitions (the milestoning view of Schütte, Noé, Lu, Sarich & Vanden-Eijn
 2011, "Markov state models based on milestoning", J. Chem. Phys. 134:204105).
 """
 import math
+import numbers
 from typing import NamedTuple
 
 import numba as nb
@@ -63,8 +64,7 @@ def as_core_sets(basins, dim, *, name="basins", landscape=None, min_count=1):
         two balls that overlap or touch, or (with ``landscape``) a ball that
         holds no minimum.
     """
-    if isinstance(basins, CoreSet) or (isinstance(basins, tuple) and len(basins) == 2
-                                       and np.ndim(basins[1]) == 0 and np.ndim(basins[0]) == 1):
+    if _is_single_pair(basins):
         basins = [basins]
     try:
         pairs = list(basins)
@@ -95,15 +95,48 @@ def as_core_sets(basins, dim, *, name="basins", landscape=None, min_count=1):
     return cores
 
 
-def _check_holds_minimum(landscape, core, what):
+def _is_single_pair(basins):
+    """Whether ``basins`` is one ``(center, radius)`` pair rather than a list of them.
+
+    A tuple counts as one pair when its second item is a number; a tuple of
+    two pairs has a pair there. (``np.ndim`` is not used: it raises on the
+    ragged tuple ``((center, r), (center, r))``.)
+    """
+    if isinstance(basins, CoreSet):
+        return True
+    return (isinstance(basins, tuple) and len(basins) == 2 and isinstance(basins[1], (numbers.Real, np.number))
+            and not isinstance(basins[1], (bool, np.bool_)))
+
+
+def _check_holds_minimum(landscape, core, what, *, max_rounds=8):
+    """Descend from the center; where descent stops at a critical point with negative
+    curvature (a saddle, e.g. a center placed exactly on one, where the gradient is 0),
+    push off along the most negative Hessian eigenvector, both ways, and descend again.
+    The ball holds a minimum if some descent ends inside it at a point whose Hessian
+    has no eigenvalue below -1e-6 max(1, |lambda|_max)."""
     from scipy.optimize import minimize
 
-    result = minimize(lambda x: float(landscape.value(x)), core.center, jac=lambda x: landscape.grad(x),
-                      method="L-BFGS-B", options={"gtol": 1e-10, "maxiter": 10_000})
-    if not np.all(np.isfinite(result.x)) or np.linalg.norm(result.x - core.center) > core.radius:
-        raise ValueError(f"{what} does not contain a minimum: descent from its center "
-                         f"{np.round(core.center, 6).tolist()} ends at {np.round(result.x, 6).tolist()}, outside "
-                         f"the radius {plain(core.radius)}")
+    def descend(x0):
+        return minimize(lambda x: float(landscape.value(x)), x0, jac=lambda x: landscape.grad(x),
+                        method="L-BFGS-B", options={"gtol": 1e-10, "maxiter": 10_000}).x
+
+    starts, end = [core.center], core.center
+    for _ in range(max_rounds):
+        ends = [descend(x0) for x0 in starts]
+        inside = [x for x in ends if np.all(np.isfinite(x)) and np.linalg.norm(x - core.center) <= core.radius]
+        if not inside:
+            end = ends[0]
+            break
+        end = inside[0]
+        eigenvalues, vectors = np.linalg.eigh(np.atleast_2d(landscape.hessian(end)))
+        if eigenvalues[0] >= -1e-6 * max(1.0, float(np.abs(eigenvalues).max())):
+            return
+        push = 1e-3 * core.radius * vectors[:, 0]
+        starts = [end + push, end - push]
+    raise ValueError(f"{what} does not contain a minimum: descent from its center "
+                     f"{np.round(core.center, 6).tolist()} ends at {np.round(end, 6).tolist()}, "
+                     + ("outside the radius " + plain(core.radius)
+                        if np.linalg.norm(end - core.center) > core.radius else "a saddle point"))
 
 
 def core_arrays(cores):
