@@ -11,17 +11,21 @@ Comput. 12:2983, eq. 4). Let A be the ball ``|x - start| <= start_radius``
 and Sigma = {xi >= z_Sigma} a level set of a reaction coordinate xi a little
 beyond A. A trajectory from A is a sequence of cycles A -> Sigma -> A; each
 cycle ends in B (the target) instead of A with probability
-p = P(reach B before A | start on Sigma at the cycle's entry law eta). With
+p = P(reach B before A | start on Sigma at the cycles' entry law eta). With
 i.i.d. cycles the number of failed ones before the first success is
-geometric, and Wald's identity gives
+geometric, and Wald's identity gives, for the MFPT from ``start`` = x0,
 
-.. math:: \tau = \Big(\frac{1}{p} - 1\Big)\, E[T_{\rm cycle}] + E[T_{\rm reac}],
+.. math:: \tau = \Big(\frac{1}{p} - 1\Big)\, E[T_{\rm cycle}] + E[T_{x_0 \to \Sigma}]
+          + E[T_{\Sigma \to B} \mid B],
 
-with :math:`T_{\rm cycle}` the duration of a failed cycle and
-:math:`T_{\rm reac} = T_{A \to \Sigma} + T_{\Sigma \to B}` that of the
-successful one. E[T_cycle], E[T_{A->Sigma}] and samples of eta come from a
-cheap direct simulation from ``start`` (``n_cycles`` cycles per replica);
-p and E[T_{Sigma->B} | success] from AMS.
+T_cycle the duration of a failed cycle from an entry into A (the first
+passage x0 -> Sigma replaces the first cycle's A -> Sigma leg: tau(x0) =
+tau(A) + E[T_{x0->Sigma}] - E[T_{A->Sigma}]). E[T_cycle], E[T_{x0->Sigma}]
+and samples of eta come from a cheap direct simulation from x0 (a first
+passage, then ``n_cycles`` cycles per replica); p and
+E[T_{Sigma->B} | B] come from AMS. The only approximation is that
+successive cycles are independent (A small, so that a cycle forgets where
+the previous one entered A).
 
 **AMS** (Cérou & Guyader 2007, Stoch. Anal. Appl. 25:417; the generalised,
 unbiased form of Bréhier, Gazeau, Goudenège, Lelièvre & Rousset 2016, Ann.
@@ -52,6 +56,7 @@ run has one more stream for choosing survivors. A run executes on one
 thread, so results are bitwise the same whatever the thread count.
 """
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -67,7 +72,7 @@ from sandbox.passage import PassageTime
 from sandbox.simulate import DivergenceError
 from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
-__all__ = ["ams_mean_first_passage_time", "SplittingError"]
+__all__ = ["ams_mean_first_passage_time", "ams_probability", "ReachProbability", "SplittingError"]
 
 # Reaction coordinates.
 _HYPERBOLIC, _DIRECTION, _USER = 0, 1, 2
@@ -175,11 +180,14 @@ def _move(fns, p, cur, g, loss, prop, g_prop, z, u, st, h, scale, temperature, m
 
 
 @nb.njit(cache=True, parallel=True)
-def _pilot(fns, p, x0, states, h, scale, temperature, mala, kind, center, direction, xscale, cfns, cp,
+def _pilot(fns, p, h, scale, temperature, mala, x0, states, kind, center, direction, xscale, cfns, cp,
            radius_a2, radius_b2, z_sigma, n_cycles, max_steps, entry, cycle_steps, reach_steps, n_reach,
            n_success, n_steps, error, error_step, abort):
-    """Direct simulation from x0: ``n_cycles`` failed cycles A -> Sigma -> A per chain, then one more
-    entry into Sigma, whose point is the chain's replica start."""
+    """Direct simulation from x0, per chain: a first passage x0 -> Sigma (its steps summed in
+    ``reach_steps``, counted in ``n_reach``), its return to A, then ``n_cycles`` failed cycles
+    A -> Sigma -> A (steps summed in ``cycle_steps``), then one more entry into Sigma, whose point is
+    the chain's replica start. A chain that reaches B from Sigma (a direct success, counted in
+    ``n_success``) starts afresh from x0."""
     n, d = entry.shape
     for c in nb.prange(n):
         st = states[c]
@@ -193,7 +201,8 @@ def _pilot(fns, p, x0, states, h, scale, temperature, mala, kind, center, direct
         if cause:
             error[c], error_step[c] = _DIVERGED + cause, 0
             continue
-        phase = 1
+        phase = 0          # 0: x0 -> Sigma, 1: A -> Sigma, 2: Sigma -> A or B
+        recording = False  # whether the cycle under way started at an entry into A
         t = 0
         t_cycle = 0
         t_segment = 0
@@ -212,7 +221,7 @@ def _pilot(fns, p, x0, states, h, scale, temperature, mala, kind, center, direct
                 abort[0] = 1
                 break
             in_b = _dist2(cur, center) <= radius_b2
-            if phase == 1:
+            if phase != 2:
                 if in_b:
                     error[c], error_step[c] = _TARGET_BEFORE_SIGMA, t
                     abort[0] = 1
@@ -223,24 +232,27 @@ def _pilot(fns, p, x0, states, h, scale, temperature, mala, kind, center, direct
                     abort[0] = 1
                     break
                 if xi >= z_sigma:
-                    reach_steps[c] += t - t_cycle
-                    n_reach[c] += 1
-                    if done == n_cycles:
+                    if phase == 0:
+                        reach_steps[c] += t - t_cycle
+                        n_reach[c] += 1
+                    elif done == n_cycles:
                         entry[c, :] = cur
                         break
                     phase = 2
                     t_segment = t
             elif in_b:
-                # a direct success: start afresh from x0 (not a failed cycle)
                 n_success[c] += 1
                 cur[:] = x0
                 cause, loss = _prepare(fns, p, cur, g)
-                phase = 1
+                phase = 0
+                recording = False
                 t_cycle = t
                 t_segment = t
             elif _dist2(cur, x0) <= radius_a2:
-                cycle_steps[c] += t - t_cycle
-                done += 1
+                if recording:
+                    cycle_steps[c] += t - t_cycle
+                    done += 1
+                recording = True
                 phase = 1
                 t_cycle = t
                 t_segment = t
@@ -312,7 +324,7 @@ def _simulate_replica(i, rec_xi, rec_x, rec_t, n_rec, score, end_step, fns, p, x
 
 
 @nb.njit(cache=True, parallel=True)
-def _ams(fns, p, x0, entry, states, run_states, h, scale, temperature, mala, kind, center, direction,
+def _ams(fns, p, h, scale, temperature, mala, x0, entry, states, run_states, kind, center, direction,
          xscale, cfns, cp, radius_a2, radius_b2, max_steps, max_iterations, log_p, n_iterations, reactive_steps,
          n_steps, error, error_level):
     """One AMS run per prange iteration; replica slot i of run r uses stream r * N + i."""
@@ -512,6 +524,132 @@ def ams_mean_first_passage_time(landscape, start, target, *, temperature, step_s
     >>> 1e4 < res.value < 3e4   # exact (1-d double-integral formula): 1.9e4
     True
     """
+    temperature, h, n_rep, n_runs, max_iterations, max_steps = _check_common(
+        landscape, temperature, step_size, n_replicas, n_runs, max_iterations, max_steps, method)
+    n_cycles = check_positive_int(n_cycles, "n_cycles")
+    d = landscape.dim
+    x0 = as_finite_array(start, "start", shape=(d,))
+    (core,) = as_core_sets(target, d, name="target", landscape=landscape)
+    dist = float(np.linalg.norm(core.center - x0))
+    if dist <= core.radius:
+        raise ValueError(f"start lies inside the target: it is {plain(dist)} from the center, within the radius "
+                         f"{plain(core.radius)}")
+    unit = (core.center - x0) / dist
+    if start_radius is None:
+        radius_a = _default_start_radius(landscape, x0, unit, temperature)
+    else:
+        radius_a = check_positive(start_radius, "start_radius")
+    if radius_a + core.radius >= dist:
+        raise ValueError(f"start_radius {plain(radius_a)} is too large: the start set |x - start| <= start_radius "
+                         f"must not touch the target (distance {plain(dist)}, target radius {plain(core.radius)})")
+    xi = _Coordinate(reaction_coordinate, x0, core, d)
+    z_sigma = xi(x0 + 3.0 * radius_a * unit) if sigma_level is None else float(sigma_level)
+    if not (xi.at_start < z_sigma < xi.at_center):
+        raise ValueError(f"the reaction coordinate must increase from start to target through sigma_level: "
+                         f"xi(start) = {plain(xi.at_start)}, sigma_level = {plain(z_sigma)}, "
+                         f"xi(target center) = {plain(xi.at_center)}")
+    if z_sigma >= xi.on_target:
+        raise ValueError(f"sigma_level {plain(z_sigma)} reaches into the target (xi >= {plain(xi.on_target)} "
+                         "there): choose a smaller start_radius or sigma_level")
+
+    dyn = _Dynamics(landscape, temperature, h, method)
+    n_chains = n_runs * n_rep
+    all_states = chain_states(seed_sequence(seed), n_chains + n_runs)
+    states, run_states = all_states[:n_chains].copy(), all_states[n_chains:].copy()
+    ra2, rb2 = radius_a ** 2, core.radius ** 2
+
+    entry = np.zeros((n_chains, d))
+    cycle_steps, reach_steps, n_reach, n_success, pilot_steps, error, error_step = (
+        np.zeros(n_chains, dtype=np.int64) for _ in range(7))
+    _pilot(*dyn.args, x0, states, *xi.args, ra2, rb2, z_sigma, n_cycles, max_steps, entry, cycle_steps,
+           reach_steps, n_reach, n_success, pilot_steps, error, error_step, np.zeros(1, dtype=np.int64))
+    _raise_pilot_errors(error, error_step, max_steps, z_sigma)
+
+    log_p, n_iterations, reactive_steps, ams_steps = _run_ams(dyn, xi, x0, ra2, rb2, entry, states, run_states,
+                                                              max_iterations, max_steps, n_rep)
+    per_run = lambda a: a.reshape(n_runs, n_rep).sum(axis=1)  # noqa: E731
+    cycle_time = h * per_run(cycle_steps) / (n_cycles * n_rep)
+    reach_time = h * per_run(reach_steps) / per_run(n_reach)
+    reactive_time = reach_time + h * reactive_steps
+    return _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, per_run(n_success),
+                    int(pilot_steps.sum() + ams_steps.sum()), radius_a, z_sigma)
+
+
+class ReachProbability(NamedTuple):
+    """Result of :func:`ams_probability`.
+
+    ``value``, ``stderr``: the mean of the runs' estimates (each unbiased)
+    and its standard error (sample std / sqrt(n_runs)); ``log_p_runs``: each
+    run's log estimate; ``n_iterations``: AMS iterations per run; ``steps``:
+    steps simulated in all.
+    """
+
+    value: float
+    stderr: float
+    log_p_runs: np.ndarray
+    n_iterations: np.ndarray
+    steps: int
+
+
+def ams_probability(landscape, start, target, avoid, *, temperature, step_size, n_replicas=100, n_runs=10,
+                    reaction_coordinate=None, method="ula", seed=None, max_iterations=None, max_steps=10_000_000):
+    """Probability that the chain started at ``start`` enters ``target`` before ``avoid``, by AMS.
+
+    The committor q(x) = P_x(tau_B < tau_A) of the discrete-time chain (ULA
+    or MALA), estimated by the generalised AMS of Bréhier et al. (2016): all
+    N replicas start at x, and the product prod_j (1 - K_j / N) of each run
+    is an unbiased estimator of q(x) for any N >= 2 and any reaction
+    coordinate (module docstring). The chain is checked against A and B
+    after every step, not at the start point.
+
+    Parameters
+    ----------
+    landscape : models.Landscape
+    start : array_like (d,)
+    target, avoid : (center, radius) or CoreSet
+        B and A, disjoint balls (no minimum needed in either).
+    temperature, step_size, n_replicas, n_runs, reaction_coordinate, method, seed, max_iterations, max_steps
+        As in :func:`ams_mean_first_passage_time`, with A's center in the
+        role of ``start`` for the default coordinate.
+
+    Returns
+    -------
+    ReachProbability
+
+    Examples
+    --------
+    Free diffusion (U = 0) on [0, 1] from x: q(x) = x, up to O(sqrt(h T)) overshoot.
+
+    >>> from models import Symbolic
+    >>> free = Symbolic("0*x", ["x"])
+    >>> res = ams_probability(free, [0.2], ([2.0], 1.0), ([-1.0], 1.0), temperature=1.0, step_size=1e-5,
+    ...                       n_replicas=20, n_runs=20, seed=0)
+    >>> abs(res.value - 0.2) < 5 * res.stderr + 0.01
+    True
+    """
+    temperature, h, n_rep, n_runs, max_iterations, max_steps = _check_common(
+        landscape, temperature, step_size, n_replicas, n_runs, max_iterations, max_steps, method)
+    d = landscape.dim
+    x = as_finite_array(start, "start", shape=(d,))
+    core_b, core_a = as_core_sets([target, avoid], d, name="[target, avoid]", min_count=2)
+    for core, name in ((core_b, "target"), (core_a, "avoid")):
+        if core.contains(x):
+            raise ValueError(f"start lies inside {name}: it is {plain(np.linalg.norm(x - core.center))} from the "
+                             f"center, within the radius {plain(core.radius)}")
+    xi = _Coordinate(reaction_coordinate, core_a.center, core_b, d)
+    dyn = _Dynamics(landscape, temperature, h, method)
+    n_chains = n_runs * n_rep
+    all_states = chain_states(seed_sequence(seed), n_chains + n_runs)
+    states, run_states = all_states[:n_chains].copy(), all_states[n_chains:].copy()
+    entry = np.array(np.broadcast_to(x, (n_chains, d)))
+    log_p, n_iterations, _, steps = _run_ams(dyn, xi, core_a.center, core_a.radius ** 2, core_b.radius ** 2, entry,
+                                             states, run_states, max_iterations, max_steps, n_rep)
+    p = np.exp(log_p)
+    return ReachProbability(float(p.mean()), float(p.std(ddof=1) / math.sqrt(n_runs)), log_p, n_iterations,
+                            int(steps.sum()))
+
+
+def _check_common(landscape, temperature, step_size, n_replicas, n_runs, max_iterations, max_steps, method):
     if not isinstance(landscape, Landscape):
         raise ValueError(f"landscape must be a models.Landscape, got {type(landscape).__name__}")
     temperature = check_positive(temperature, "temperature")
@@ -521,104 +659,73 @@ def ams_mean_first_passage_time(landscape, start, target, *, temperature, step_s
     for name, v in (("n_replicas", n_rep), ("n_runs", n_runs)):
         if v < 2:
             raise ValueError(f"{name} must be at least 2, got {v}")
-    n_cycles = check_positive_int(n_cycles, "n_cycles")
     max_steps = check_positive_int(max_steps, "max_steps")
     max_iterations = 200 * n_rep if max_iterations is None else check_positive_int(max_iterations, "max_iterations")
     check_choice(method, "method", ("ula", "mala"))
-    d = landscape.dim
-    x0 = as_finite_array(start, "start", shape=(d,))
-    (core,) = as_core_sets(target, d, name="target", landscape=landscape)
-    center, radius_b = core.center, core.radius
-    dist = float(np.linalg.norm(center - x0))
-    if dist <= radius_b:
-        raise ValueError(f"start lies inside the target: it is {plain(dist)} from the center, within the radius "
-                         f"{plain(radius_b)}")
-    unit = (center - x0) / dist
-    if start_radius is None:
-        radius_a = _default_start_radius(landscape, x0, unit, temperature)
-    else:
-        radius_a = check_positive(start_radius, "start_radius")
-    if radius_a + radius_b >= dist:
-        raise ValueError(f"start_radius {plain(radius_a)} is too large: the start set |x - start| <= start_radius "
-                         f"must not touch the target (distance {plain(dist)}, target radius {plain(radius_b)})")
+    return temperature, h, n_rep, n_runs, max_iterations, max_steps
 
-    cfns, cp, keep = np.zeros(len(SLOTS), dtype=np.int64), np.zeros(0), ()
-    direction = np.zeros(d)
-    if reaction_coordinate is None:
-        kind, xscale = _HYPERBOLIC, dist
-        xi_target_min = 1.0 - radius_b / dist
 
-        def xi_of(x):
-            return (np.linalg.norm(x - x0) - np.linalg.norm(x - center) + dist) / (2 * dist)
-    elif isinstance(reaction_coordinate, CPUDispatcher):
-        kind, xscale, xi_target_min = _USER, 1.0, None
-        cfns, keep, xi_of = _user_coordinate(reaction_coordinate, d)
-    else:
-        if callable(reaction_coordinate):
-            _user_coordinate(reaction_coordinate, d)  # raises the message for non-njit callables
-        direction = as_finite_array(reaction_coordinate, "reaction_coordinate", shape=(d,))
-        xscale = float(direction @ (center - x0))
-        if not xscale > 0:
-            raise ValueError("reaction_coordinate (a direction v) must point from start towards the target: "
-                             f"<c - start, v> = {plain(xscale)} is not positive")
-        kind = _DIRECTION
-        xi_target_min = 1.0 - radius_b * np.linalg.norm(direction) / xscale
+class _Dynamics:
+    """The landscape's compiled slots and the step's constants, as the kernels take them."""
 
-        def xi_of(x):
-            return float((x - x0) @ direction) / xscale
-    xi_start, xi_center = xi_of(x0), xi_of(center)
-    if sigma_level is None:
-        z_sigma = xi_of(x0 + 3.0 * radius_a * unit)
-    else:
-        z_sigma = float(sigma_level)
-    if not (math.isfinite(xi_start) and math.isfinite(xi_center) and xi_start < z_sigma < xi_center):
-        raise ValueError(f"the reaction coordinate must increase from start to target through sigma_level: "
-                         f"xi(start) = {plain(xi_start)}, sigma_level = {plain(z_sigma)}, "
-                         f"xi(target center) = {plain(xi_center)}")
-    if xi_target_min is not None and z_sigma >= xi_target_min:
-        raise ValueError(f"sigma_level {plain(z_sigma)} reaches into the target (xi >= {plain(xi_target_min)} "
-                         "there): choose a smaller start_radius or sigma_level")
+    def __init__(self, landscape, temperature, h, method):
+        kernel = landscape.compiled(("value", "gradient", "value_and_gradient"))
+        self.kernel = kernel
+        self.args = (kernel.addresses, kernel.params, h, math.sqrt(2.0 * h * temperature), temperature,
+                     method == "mala")
 
-    kernel = landscape.compiled(("value", "gradient", "value_and_gradient"))
-    scale = math.sqrt(2.0 * h * temperature)
-    mala = method == "mala"
-    n_chains = n_runs * n_rep
-    all_states = chain_states(seed_sequence(seed), n_chains + n_runs)
-    states, run_states = all_states[:n_chains].copy(), all_states[n_chains:].copy()
-    ra2, rb2 = radius_a ** 2, radius_b ** 2
-    common = (kernel.addresses, kernel.params, x0)
 
-    entry = np.zeros((n_chains, d))
-    cycle_steps = np.zeros(n_chains, dtype=np.int64)
-    reach_steps = np.zeros(n_chains, dtype=np.int64)
-    n_reach = np.zeros(n_chains, dtype=np.int64)
-    n_success = np.zeros(n_chains, dtype=np.int64)
-    pilot_steps = np.zeros(n_chains, dtype=np.int64)
-    error = np.zeros(n_chains, dtype=np.int64)
-    error_step = np.zeros(n_chains, dtype=np.int64)
-    _pilot(*common, states, h, scale, temperature, mala, kind, center, direction, xscale, cfns, cp, ra2, rb2,
-           z_sigma, n_cycles, max_steps, entry, cycle_steps, reach_steps, n_reach, n_success, pilot_steps, error,
-           error_step, np.zeros(1, dtype=np.int64))
-    _raise_pilot_errors(error, error_step, max_steps, z_sigma)
+class _Coordinate:
+    """The reaction coordinate: its kernel arguments and a Python evaluation.
 
+    ``at_start``, ``at_center``: xi at the anchor and at the target's center;
+    ``on_target``: a lower bound of xi on the target ball (-inf when unknown).
+    """
+
+    def __init__(self, reaction_coordinate, anchor, core, d):
+        center, dist = core.center, float(np.linalg.norm(core.center - anchor))
+        cfns, cp, self.keep = np.zeros(len(SLOTS), dtype=np.int64), np.zeros(0), ()
+        direction = np.zeros(d)
+        if reaction_coordinate is None:
+            kind, xscale = _HYPERBOLIC, dist
+            self.on_target = 1.0 - core.radius / dist
+            self._py = lambda x: (np.linalg.norm(x - anchor) - np.linalg.norm(x - center) + dist) / (2 * dist)
+        elif isinstance(reaction_coordinate, CPUDispatcher):
+            kind, xscale, self.on_target = _USER, 1.0, -math.inf
+            cfns, self.keep, self._py = _user_coordinate(reaction_coordinate, d)
+        else:
+            if callable(reaction_coordinate):
+                _user_coordinate(reaction_coordinate, d)  # raises the message for other callables
+            direction = as_finite_array(reaction_coordinate, "reaction_coordinate", shape=(d,))
+            xscale = float(direction @ (center - anchor))
+            if not xscale > 0:
+                raise ValueError("reaction_coordinate (a direction v) must point from start towards the target: "
+                                 f"<c - start, v> = {plain(xscale)} is not positive")
+            kind = _DIRECTION
+            self.on_target = 1.0 - core.radius * float(np.linalg.norm(direction)) / xscale
+            self._py = lambda x: float((x - anchor) @ direction) / xscale
+        self.args = (kind, center, direction, xscale, cfns, cp)
+        self.at_start, self.at_center = self(anchor), self(center)
+        if not (math.isfinite(self.at_start) and math.isfinite(self.at_center)):
+            raise ValueError(f"reaction_coordinate must be finite at start and at the target's center, got "
+                             f"{plain(self.at_start)} and {plain(self.at_center)}")
+
+    def __call__(self, x):
+        return float(self._py(np.asarray(x, dtype=float)))
+
+
+def _run_ams(dyn, xi, anchor, ra2, rb2, entry, states, run_states, max_iterations, max_steps, n_rep):
+    n_runs = run_states.shape[0]
     log_p = np.zeros(n_runs)
     n_iterations = np.zeros(n_runs, dtype=np.int64)
     reactive_steps = np.zeros(n_runs)
-    ams_steps = np.zeros(n_runs, dtype=np.int64)
-    run_error = np.zeros(n_runs, dtype=np.int64)
-    error_level = np.zeros(n_runs)
-    _ams(*common, entry, states, run_states, h, scale, temperature, mala, kind, center, direction,
-         xscale, cfns, cp, ra2, rb2, max_steps, max_iterations, log_p, n_iterations, reactive_steps, ams_steps,
-         run_error, error_level)
-    del keep
-    _raise_ams_errors(run_error, error_level, max_iterations, max_steps, xi_center, n_rep)
-
-    per_run = lambda a: a.reshape(n_runs, n_rep).sum(axis=1)  # noqa: E731
-    cycle_time = h * per_run(cycle_steps) / (n_cycles * n_rep)
-    reach_time = h * per_run(reach_steps) / per_run(n_reach)
-    reactive_time = reach_time + h * reactive_steps
-    return _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, per_run(n_success),
-                    int(pilot_steps.sum() + ams_steps.sum()), radius_a, z_sigma)
+    steps = np.zeros(n_runs, dtype=np.int64)
+    error = np.zeros(n_runs, dtype=np.int64)
+    level = np.zeros(n_runs)
+    _ams(*dyn.args, anchor, entry, states, run_states, *xi.args, ra2, rb2, max_steps, max_iterations, log_p,
+         n_iterations, reactive_steps, steps, error, level)
+    _raise_ams_errors(error, level, max_iterations, max_steps, xi.at_center, n_rep)
+    return log_p, n_iterations, reactive_steps, steps
 
 
 def _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, pilot_successes, steps, radius_a, z_sigma):
