@@ -24,7 +24,8 @@ from analysis.verdict import Z_THRESHOLD, Verdict
 #: Modules of the built-in claims, imported (and so registered) in this order.
 BUILT_IN_MODULES = ("c1_rare_minima", "c2_saddle_escape", "c3_flat_minima_volume", "c3_highd_nested_volume",
                     "c4_random_volume_ratios", "c5_basins", "c6_gibbs_occupancy", "c6_manifold",
-                    "c8_singular_volume", "c9_sgd_vs_langevin", "c10_conditioning", "c11_ball_in_cube")
+                    "c7_escape", "c8_singular_volume", "c9_sgd_vs_langevin", "c10_conditioning",
+                    "c11_ball_in_cube")
 for _module in BUILT_IN_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 

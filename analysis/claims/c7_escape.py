@@ -21,6 +21,7 @@ from analysis.claims.registry import claim, claim_seeds
 from analysis.critical import find_critical_points
 from analysis.escape import eyring_kramers_rate, mean_first_passage_time_1d
 from analysis.fokker_planck import spectral_gap
+from analysis.occupancy import exact_occupancy
 from analysis.verdict import Verdict
 from models import double_well, entropic_double_well, symmetric_double_well
 from sandbox.passage import mean_first_passage_time
@@ -34,6 +35,11 @@ CORE_RADIUS = 0.3
 BOX = [[-2.0, 2.0], [-2.5, 2.5]]
 SPLITTING = {"smoke": dict(n_replicas=20, n_runs=4), "quick": dict(n_replicas=100, n_runs=8),
              "full": dict(n_replicas=200, n_runs=20)}
+
+
+def _side(x):
+    """0 left of the saddle (x < 0), 1 right of it."""
+    return (np.asarray(x)[:, 0] >= 0).astype(int)
 
 
 def _rate_ratio_se(a, sa, b, sb):
@@ -78,9 +84,14 @@ def check_c7(seed, size):
                 se = _rate_ratio_se(k.value[0, 1], k.stderr[0, 1], k.value[1, 0], k.stderr[1, 0])
                 predicted = math.exp(-(right.loss - left.loss) / temp) * math.sqrt(
                     np.prod(left.eigenvalues) / np.prod(right.eigenvalues))
+                occupancy = exact_occupancy(well, temp, bounds=BOX, partition=_side).probabilities
                 rows.append(Verdict("C7", "detailed balance: k_flat->sharp / k_sharp->flat vs Laplace", predicted,
                                     float(ratio), float(se), regime, x=temp, x_label="T",
-                                    note="flat -> sharp is the rarer transition"))
+                                    note="flat -> sharp is the rarer transition; Laplace's relative error is O(T)"))
+                rows.append(Verdict("C7", "detailed balance: k_flat->sharp / k_sharp->flat vs P_sharp / P_flat "
+                                          "(quadrature)", float(occupancy[1] / occupancy[0]), float(ratio),
+                                    float(se), regime, x=temp, x_label="T",
+                                    note="in equilibrium every L -> R transition is followed by one R -> L"))
 
     # 1-D: direct simulation and splitting against the exact mean first-passage time.
     well = double_well()
