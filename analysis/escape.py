@@ -473,7 +473,7 @@ def _log_passage_time(U, x0, b, a, temperature):
     if a == -math.inf:
         a = _left_cutoff(U, x0, b, temperature)
     breaks = [a, x0, b] if a < x0 else [x0, b]
-    e = _panels(U, np.array(breaks), temperature)
+    e = np.unique(_panels(U, np.array(breaks), temperature))    # sorted, no empty panels
     t = 0.5 * (_GL_NODES + 1.0)                 # nodes on [0, 1]
     log_w = np.log(0.5 * _GL_WEIGHTS)
     for _ in range(40):                         # split panels whose nodes show more than 2 _PANEL_RISE of U/T
@@ -489,7 +489,7 @@ def _log_passage_time(U, x0, b, a, temperature):
         if e.size + coarse.sum() > _MAX_PANELS:
             raise ValueError(f"potential varies too fast for the quadrature at temperature {plain(temperature)} "
                              f"(more than {_MAX_PANELS} panels)")
-        e = np.sort(np.concatenate([e, 0.5 * (e[:-1] + e[1:])[coarse]]))
+        e = np.unique(np.concatenate([e, 0.5 * (e[:-1] + e[1:])[coarse]]))
     shift = float(u.min())
     f = -(u - shift) / temperature                              # log exp(-(U - shift)/T) at the nodes
     log_panel = _logsumexp(f + log_w, axis=1) + np.log(width)   # log int over each panel
