@@ -204,8 +204,12 @@ def _box(bounds, dim):
         low, high = bounds
     except (TypeError, ValueError):
         raise ValueError(f"bounds must be a pair (low, high), got {bounds!r}") from None
-    low = np.broadcast_to(as_finite_array(low, "bounds low"), (dim,)).astype(float)
-    high = np.broadcast_to(as_finite_array(high, "bounds high"), (dim,)).astype(float)
+    low, high = as_finite_array(low, "bounds low"), as_finite_array(high, "bounds high")
+    for name, edge in (("low", low), ("high", high)):
+        if edge.ndim > 1 or edge.size not in (1, dim):
+            raise ValueError(f"bounds {name} must be a number or {dim} numbers (one per coordinate), got shape "
+                             f"{edge.shape}")
+    low, high = np.broadcast_to(low, (dim,)).astype(float), np.broadcast_to(high, (dim,)).astype(float)
     if not np.all(low < high):
         raise ValueError(f"bounds must satisfy low < high in every coordinate, got low = {low.tolist()}, "
                          f"high = {high.tolist()}")
