@@ -8,7 +8,7 @@ dX = -grad U dt + sqrt(2T) dW, time in SDE units (ULA steps times step size).
   minimum over an index-1 saddle (claim C7).
 - :func:`mean_first_passage_time_1d` and :func:`log_mean_first_passage_time_1d`:
   the exact mean first-passage time of a 1-D diffusion, by the double-integral
-  formula, accurate to about 1e-10 at any temperature.
+  formula, accurate to about 1e-13 relative at any temperature.
 - :func:`saddle_mean_exit_time`, :func:`saddle_exit_time_small_t` and
   :func:`saddle_exit_time_variance`: exit times from the unstable direction of a
   strict saddle (claim C2), derived below.
@@ -305,9 +305,10 @@ def mean_first_passage_time_1d(potential, start, target, temperature, *, reflect
     Gauss–Legendre rule on the remaining part of its own panel. With a = -inf
     the inner integral starts where U has risen 50 T above its minimum on
     [a, b] and keeps rising to the left (relative truncation below e^-40).
-    Measured accuracy: relative 1e-13 against the closed forms of a linear
-    potential and free diffusion, 1e-12 against 30-digit mpmath quadrature
-    for (x^2 - 1)^2 at T = 0.05 (tests/analysis/test_kramers.py).
+    Measured accuracy (tests/analysis/test_kramers.py; worst of 200 random
+    cases): relative 1e-14 against free diffusion, 5e-14 against a linear
+    potential (both closed forms), 1e-15 against 30-digit mpmath quadrature
+    for (x^2 - 1)^2 at T = 0.05. Cost: milliseconds (0.05 s at T = 0.006).
 
     Parameters
     ----------
