@@ -329,7 +329,10 @@ def mean_first_passage_time_1d(potential, start, target, temperature, *, reflect
     reflect : float, optional
         A reflecting wall on the side of ``start`` away from ``target`` (at or
         beyond ``start``); default: none (``-inf`` for a target to the right,
-        ``+inf`` to the left), which requires U to confine on that side.
+        ``+inf`` to the left), which requires U to confine on that side: the
+        integral is cut where U has risen 50 T above its minimum and still
+        rises outward, so a deeper well farther out on that side would be
+        missed; put a wall there, or a finite ``reflect``, in that case.
 
     Returns
     -------
