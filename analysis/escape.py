@@ -8,7 +8,7 @@ dX = -grad U dt + sqrt(2T) dW, time in SDE units (ULA steps times step size).
   minimum over an index-1 saddle (claim C7).
 - :func:`mean_first_passage_time_1d` and :func:`log_mean_first_passage_time_1d`:
   the exact mean first-passage time of a 1-D diffusion, by the double-integral
-  formula, accurate to about 1e-10 at any temperature.
+  formula, accurate to about 1e-13 relative at any temperature.
 - :func:`saddle_mean_exit_time`, :func:`saddle_exit_time_small_t` and
   :func:`saddle_exit_time_variance`: exit times from the unstable direction of a
   strict saddle (claim C2), derived below.
@@ -305,9 +305,10 @@ def mean_first_passage_time_1d(potential, start, target, temperature, *, reflect
     Gauss–Legendre rule on the remaining part of its own panel. With a = -inf
     the inner integral starts where U has risen 50 T above its minimum on
     [a, b] and keeps rising to the left (relative truncation below e^-40).
-    Measured accuracy: relative 1e-13 against the closed forms of a linear
-    potential and free diffusion, 1e-12 against 30-digit mpmath quadrature
-    for (x^2 - 1)^2 at T = 0.05 (tests/analysis/test_kramers.py).
+    Measured accuracy (tests/analysis/test_kramers.py; worst of 200 random
+    cases): relative 1e-14 against free diffusion, 5e-14 against a linear
+    potential (both closed forms), 1e-15 against 30-digit mpmath quadrature
+    for (x^2 - 1)^2 at T = 0.05. Cost: milliseconds (0.05 s at T = 0.006).
 
     Parameters
     ----------
@@ -328,7 +329,10 @@ def mean_first_passage_time_1d(potential, start, target, temperature, *, reflect
     reflect : float, optional
         A reflecting wall on the side of ``start`` away from ``target`` (at or
         beyond ``start``); default: none (``-inf`` for a target to the right,
-        ``+inf`` to the left), which requires U to confine on that side.
+        ``+inf`` to the left), which requires U to confine on that side: the
+        integral is cut where U has risen 50 T above its minimum and still
+        rises outward, so a deeper well farther out on that side would be
+        missed; put a wall there, or a finite ``reflect``, in that case.
 
     Returns
     -------
@@ -473,7 +477,7 @@ def _log_passage_time(U, x0, b, a, temperature):
     if a == -math.inf:
         a = _left_cutoff(U, x0, b, temperature)
     breaks = [a, x0, b] if a < x0 else [x0, b]
-    e = _panels(U, np.array(breaks), temperature)
+    e = np.unique(_panels(U, np.array(breaks), temperature))    # sorted, no empty panels
     t = 0.5 * (_GL_NODES + 1.0)                 # nodes on [0, 1]
     log_w = np.log(0.5 * _GL_WEIGHTS)
     for _ in range(40):                         # split panels whose nodes show more than 2 _PANEL_RISE of U/T
@@ -489,7 +493,7 @@ def _log_passage_time(U, x0, b, a, temperature):
         if e.size + coarse.sum() > _MAX_PANELS:
             raise ValueError(f"potential varies too fast for the quadrature at temperature {plain(temperature)} "
                              f"(more than {_MAX_PANELS} panels)")
-        e = np.sort(np.concatenate([e, 0.5 * (e[:-1] + e[1:])[coarse]]))
+        e = np.unique(np.concatenate([e, 0.5 * (e[:-1] + e[1:])[coarse]]))
     shift = float(u.min())
     f = -(u - shift) / temperature                              # log exp(-(U - shift)/T) at the nodes
     log_panel = _logsumexp(f + log_w, axis=1) + np.log(width)   # log int over each panel
