@@ -112,7 +112,7 @@ def add_verify_parser(subparsers):
     return verify
 
 
-_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study")
+_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study", "transitions")
 
 
 def _bench(args):
@@ -125,6 +125,7 @@ def _bench(args):
         "dos": bench.run_dos_benchmarks,
         "symbolic": bench.run_symbolic_benchmarks,
         "study": study_bench.run_study_benchmarks,
+        "transitions": bench.run_transitions_benchmarks,
     }
     for name in args.only or _BENCH_SECTIONS:
         print(f"== {name}", flush=True)
