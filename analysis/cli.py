@@ -112,7 +112,7 @@ def add_verify_parser(subparsers):
     return verify
 
 
-_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study", "transitions")
+_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study", "splitting", "transitions")
 
 
 def _bench(args):
@@ -125,6 +125,7 @@ def _bench(args):
         "dos": bench.run_dos_benchmarks,
         "symbolic": bench.run_symbolic_benchmarks,
         "study": study_bench.run_study_benchmarks,
+        "splitting": bench.run_splitting_benchmarks,
         "transitions": bench.run_transitions_benchmarks,
     }
     for name in args.only or _BENCH_SECTIONS:

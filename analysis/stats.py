@@ -10,10 +10,10 @@ that imports neither numba nor the simulators) and re-exported here.
 import math
 
 import numpy as np
-from scipy.special import ndtri
 
 from models.estimate import Estimate
-from models.validation import as_finite_array, check_positive, check_positive_int
+from models.proportions import check_binomial, wilson_interval
+from models.validation import as_finite_array, check_positive
 
 __all__ = [
     "Estimate",
@@ -210,54 +210,6 @@ def mcmc_mean_estimate(x):
     return Estimate(float(chains.mean()), math.sqrt(chains.var(ddof=1) * tau / n_total))
 
 
-def wilson_interval(successes, n, *, level=0.95):
-    r"""Wilson score interval for a binomial proportion.
-
-    The set of p with |p_hat - p| <= z sqrt(p (1 - p) / n), z the (1+level)/2
-    normal quantile:
-
-    .. math:: \frac{\hat p + z^2/(2n) \mp z\sqrt{\hat p(1-\hat p)/n + z^2/(4n^2)}}{1 + z^2/n}
-
-    Unlike the normal interval it stays inside [0, 1] and is informative at
-    0 or n successes (then [0, z^2/(n+z^2)] or [n/(n+z^2), 1]).
-
-    Parameters
-    ----------
-    successes : int
-        Number of successes k, 0 <= k <= n.
-    n : int
-        Number of trials, >= 1.
-    level : float, optional
-        Confidence level in (0, 1), default 0.95.
-
-    Returns
-    -------
-    tuple of float
-        ``(lo, hi)``.
-
-    References
-    ----------
-    Wilson (1927), JASA 22(158):209-212; Brown, Cai & DasGupta (2001),
-    Statistical Science 16(2):101-133.
-
-    Examples
-    --------
-    >>> lo, hi = wilson_interval(0, 10)
-    >>> lo, round(hi, 4)
-    (0.0, 0.2775)
-    """
-    k, n = _binomial(successes, n)
-    level = check_positive(level, "level")
-    if level >= 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    z = float(ndtri(0.5 + 0.5 * level))
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half) if k > 0 else 0.0, min(1.0, centre + half) if k < n else 1.0)
-
-
 def proportion_estimate(successes, n):
     r"""Binomial proportion with its standard error, p_hat = k / n, SE = sqrt(p_hat (1 - p_hat) / n).
 
@@ -280,7 +232,7 @@ def proportion_estimate(successes, n):
     >>> proportion_estimate(25, 100)
     Estimate(0.25 +- 0.043)
     """
-    k, n = _binomial(successes, n)
+    k, n = check_binomial(successes, n)
     p = k / n
     return Estimate(p, math.sqrt(p * (1 - p) / n))
 
@@ -318,7 +270,7 @@ def log_proportion_estimate(successes, n):
     >>> round(e.stderr, 4)   # sqrt((1 - 0.004) / 4)
     0.499
     """
-    k, n = _binomial(successes, n)
+    k, n = check_binomial(successes, n)
     if k == 0:
         raise ValueError(
             f"successes is 0 out of n={n}: the proportion is 0 and a log estimate needs at least one "
@@ -373,14 +325,6 @@ def _chains(x):
     if chains.shape[0] < 2 or chains.size == 0:
         raise ValueError(f"x must hold at least 2 steps per chain, got shape {chains.shape}")
     return chains.reshape(chains.shape[0], -1)
-
-
-def _binomial(successes, n):
-    n = check_positive_int(n, "n")
-    k = check_positive_int(successes, "successes", minimum=0)
-    if k > n:
-        raise ValueError(f"successes must be <= n, got successes={k} with n={n}")
-    return k, n
 
 
 def _scalar(value):

@@ -20,7 +20,7 @@ _NAMES = {
     "Quadratic": "models.quadratic", "random_rotation": "models.quadratic",
     "MultiWell": "models.multiwell", "NormalCrossing": "models.normal_crossing",
     "Symbolic": "models.symbolic", "Custom": "models.custom",
-    "double_well": "models.library",
+    "double_well": "models.library", "skewed_double_well": "models.library",
     "entropic_double_well": "models.library", "symmetric_double_well": "models.library",
     "mueller_brown": "models.library", "two_layer_scalar": "models.library",
     "deep_scalar": "models.library", "rosenbrock": "models.library",

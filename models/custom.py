@@ -104,6 +104,15 @@ class Custom(Landscape):
     def kernel_parameters(self):
         return self._params
 
+    def parameter_index(self, key):
+        """The positions ``key`` (an int, a sequence of ints or a slice) in the parameter vector."""
+        n = self._params.size
+        positions = list(range(n))[key] if isinstance(key, slice) else np.atleast_1d(key)
+        if np.size(positions) == 0 or not all(isinstance(i, (int, np.integer)) and -n <= i < n for i in positions):
+            raise ValueError(f"parameter index must be an int, a sequence of ints or a slice within the "
+                             f"{n} parameters, got {key!r}")
+        return [int(i) % n for i in positions]
+
     def with_parameters(self, parameters):
         """A copy with another parameter vector (same length); it shares the compiled adapters."""
         new = Custom(self._functions["value"], self._functions["gradient"], dim=self.dim, parameters=parameters,

@@ -85,6 +85,17 @@ class Landscape(abc.ABC):
         """
         return None
 
+    def parameter_index(self, key):
+        """Positions in ``kernel_parameters()`` of the runtime parameter ``key``.
+
+        Used by ``sandbox.simulate(..., label_noise={key: sigma})``, which
+        redraws those entries at every step. Landscapes with named runtime
+        parameters (``Symbolic``: a name; ``Custom``: an index or a sequence
+        of indices) override this; the built-ins have none.
+        """
+        raise ValueError(f"{self!r} has no runtime parameters that can be redrawn (label_noise needs a "
+                         "models.Symbolic or models.Custom landscape whose labels are parameters)")
+
     def compiled(self, slots=FIRST_ORDER):
         """The :class:`~models.kernels.CompiledLandscape` with the requested slots compiled."""
         addresses, keep = kernels.compile_slots(self.kernel_functions(), slots, cache=self.cache_kernels)

@@ -8,7 +8,7 @@ parameters, so ``landscape.with_parameters(...)`` never recompiles.
 from models.symbolic import Symbolic
 from models.validation import check_positive_int
 
-__all__ = ["double_well", "entropic_double_well", "symmetric_double_well", "mueller_brown", "two_layer_scalar",
+__all__ = ["double_well", "skewed_double_well", "entropic_double_well", "symmetric_double_well", "mueller_brown", "two_layer_scalar",
            "deep_scalar", "rosenbrock"]
 
 
@@ -33,6 +33,30 @@ def double_well(a=1.0, c=0.0):
     (1.0, 0.0)
     """
     return Symbolic("(x**2 - a**2)**2 + c*x", ["x"], parameters={"a": a, "c": c}, name="double_well")
+
+
+def skewed_double_well(b=1.8202534122391687):
+    """U(x) = (x^2 - 1)^2 exp(b tanh x): equal depths, unequal curvatures, an off-centre barrier.
+
+    Minima x = -1 and x = 1 with U = 0 and U'' = 8 exp(-+b tanh 1): the
+    default b = ln(16) / (2 tanh 1) makes them 2 (flat, left) and 32 (sharp,
+    right), so Laplace's occupancy ratio is flat : sharp = sqrt(32 / 2) = 4.
+    The barrier is the root x* of 4 x + b (x^2 - 1) sech^2 x = 0 in (0, 1),
+    x* = 0.352717 with U(x*) = 1.420427 for the default b. The basins of
+    attraction of gradient flow are (-inf, x*) and (x*, inf); from starts
+    uniform on [-1.25, 2.75] the sharp minimum's basin holds the share
+    (2.75 - x*) / 4 = 0.599, against its Laplace (volume) share
+    1 / (1 + 4) = 0.2 (claim C5). For 0 < b < 4 these are the only
+    critical points, and U grows like x^4 (curvature about 500 at x = 2.75:
+    keep steps below 2 / 500 there).
+
+    Examples
+    --------
+    >>> w = skewed_double_well()
+    >>> [round(float(w.hessian([s])[0, 0]), 9) for s in (-1.0, 1.0)]
+    [2.0, 32.0]
+    """
+    return Symbolic("(x**2 - 1)**2*exp(b*tanh(x))", ["x"], parameters={"b": b}, name="skewed_double_well")
 
 
 def entropic_double_well(a=0.6931471805599453):

@@ -197,6 +197,13 @@ class Symbolic(Landscape):
         """The parameter values in the order of ``parameters``."""
         return self._params
 
+    def parameter_index(self, key):
+        """``[i]``: the position of the parameter named ``key`` in ``kernel_parameters()``."""
+        names = list(self.parameters)
+        if key not in names:
+            raise ValueError(f"unknown parameter {key!r}; this landscape has {names}")
+        return [names.index(key)]
+
 
 def _rebuild(expr, variables, parameters, name, hessian_is_psd):
     return Symbolic(expr, variables, parameters=parameters, name=name, hessian_is_psd=hessian_is_psd)

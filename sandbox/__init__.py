@@ -17,7 +17,7 @@ from sandbox.transitions import transitions
 _NAMES = {
     "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
     "density_of_states": "sandbox.nested", "log_p_positive_definite": "sandbox.rare_events",
-    "mean_first_passage_time": "sandbox.passage",
+    "basin_statistics": "sandbox.basins", "mean_first_passage_time": "sandbox.passage",
 }
 
 __all__ = ["Estimate", "simulate", "Run", "DivergenceError", "METHODS", "transitions"] + list(_NAMES)

@@ -15,7 +15,8 @@ The update shared by GD, SGD and ULA is
 
 with w = 0 (``NOISE_NONE``), w = z (``NOISE_ISOTROPIC``), w = F z for a fixed
 factor F (``NOISE_FACTOR``, covariance F F^T) or w = H(x)^{1/2} z
-(``NOISE_HESSIAN``), z ~ N(0, I).
+(``NOISE_HESSIAN``), z ~ N(0, I). ``first_order_chains`` can also redraw
+some parameters of the loss at every step (label noise).
 
 Divergence. L and grad L are evaluated together at every step, so a chain
 stops at the first step whose state or loss is not finite, or where a
@@ -74,8 +75,14 @@ def _step_cause(g):
 
 @nb.njit(cache=True, parallel=True)
 def first_order_chains(fns, p, x, states, step_offset, n_steps, step, noise_scale, noise_kind, factor,
-                       record_every, loss_trace, pos_trace, divergence_step, divergence_cause):
+                       redraw_index, redraw_sigma, record_every, loss_trace, pos_trace, divergence_step,
+                       divergence_cause):
     """Generic per-chain loop for any landscape (see module docstring).
+
+    Label noise: before every step the parameters ``p[redraw_index[k]]`` are
+    redrawn as ``p[redraw_index[k]] + redraw_sigma[k] * xi`` (xi ~ N(0, 1),
+    from the chain's stream, drawn before the step's other noise) in the
+    chain's own copy of ``p``; recorded losses are those of the nominal ``p``.
 
     Steps ``step_offset + 1 .. step_offset + n_steps`` are taken; a record is
     made at every step t with t % record_every == 0. ``loss_trace``
@@ -96,10 +103,20 @@ def first_order_chains(fns, p, x, states, step_offset, n_steps, step, noise_scal
         w = np.empty(d)
         work = np.empty((d, d)) if noise_kind == NOISE_HESSIAN else np.empty((0, 0))
         st = states[c]
+        n_redraw = redraw_index.size
+        pc = p.copy() if n_redraw > 0 else p
+        labels = np.empty(n_redraw)
         r = 0
         pending = -1
         for t in range(step_offset + 1, step_offset + n_steps + 1):
-            status, loss = value_and_gradient(fns, p, cur, g)
+            if n_redraw > 0:
+                if pending >= 0:
+                    loss_trace[pending, c] = value(fns, p, cur)[1]
+                    pending = -1
+                standard_normals(st, labels)
+                for k in range(n_redraw):
+                    pc[redraw_index[k]] = p[redraw_index[k]] + redraw_sigma[k] * labels[k]
+            status, loss = value_and_gradient(fns, pc, cur, g)
             if pending >= 0:
                 loss_trace[pending, c] = loss
                 pending = -1

@@ -5,7 +5,9 @@ Conventions (docs/conventions.md):
 - ``"gd"``:   x <- x - eta grad L(x)
 - ``"sgd"``:  x <- x - eta (grad L(x) + xi), xi ~ N(0, C); C = sigma^2 I,
   a fixed matrix, or sigma^2 H(x) ("Hessian-shaped"). Isotropic C = sigma^2 I
-  corresponds to temperature T = eta sigma^2 / 2.
+  corresponds to temperature T = eta sigma^2 / 2. With ``label_noise`` the
+  noise comes instead (or as well) from the loss itself: named parameters of
+  the loss, its labels, are redrawn at every step, y = y0 + sigma_y xi.
 - ``"ula"``:  x <- x - h grad L(x) + sqrt(2 h T) z, the Euler–Maruyama
   discretisation of dX = -grad L dt + sqrt(2T) dW (biased at finite h).
 - ``"mala"``: ULA proposal plus a Metropolis–Hastings correction; exact Gibbs
@@ -62,7 +64,7 @@ class Run:
         gives the words).
     acceptance_rate : ndarray (n_chains,) or None
         MALA acceptance rate per chain over this call's steps.
-    method, step_size, temperature, noise
+    method, step_size, temperature, noise, label_noise
         The run's regime.
     n_steps : int
         Steps taken since the start of the first run (this call's and those
@@ -98,6 +100,7 @@ class Run:
     landscape: object = None
     record_every: int = 0
     record_positions: bool = False
+    label_noise: object = None
 
     def __repr__(self):
         n, d = self.x.shape
@@ -146,11 +149,29 @@ class Run:
         """
         return simulate(self.landscape, self.method, n_chains=self.x.shape[0], n_steps=n_steps,
                         step_size=self.step_size, temperature=self.temperature, noise=self.noise,
-                        record_every=self.record_every, record_positions=self.record_positions,
+                        label_noise=self.label_noise, record_every=self.record_every, record_positions=self.record_positions,
                         on_divergence=on_divergence, resume=self)
 
 
-def _noise_spec(method, noise, temperature, step, landscape):
+def _label_noise_spec(label_noise, method, landscape):
+    """``label_noise`` -> (indices into the parameter vector, the std of each), empty when None."""
+    if label_noise is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if method != "sgd":
+        raise ValueError(f"label_noise is an option of method 'sgd', got method={method!r}")
+    if not hasattr(label_noise, "items") or not label_noise:
+        raise ValueError(f"label_noise must be a non-empty mapping {{parameter: sigma}}, got {label_noise!r}")
+    index, sigma = [], []
+    for key, value in label_noise.items():
+        positions = landscape.parameter_index(key)
+        index += positions
+        sigma += [check_nonnegative(value, f"label_noise[{key!r}]")] * len(positions)
+    if len(set(index)) != len(index):
+        raise ValueError(f"label_noise names a parameter twice: {label_noise!r}")
+    return np.array(index, dtype=np.int64), np.array(sigma, dtype=np.float64)
+
+
+def _noise_spec(method, noise, temperature, step, landscape, label_noise=False):
     """Translate method/noise/temperature into (noise_kind, noise_scale, factor)."""
     d = landscape.dim
     none = np.zeros((1, 1))
@@ -170,8 +191,10 @@ def _noise_spec(method, noise, temperature, step, landscape):
     if temperature != 0:
         raise ValueError("method 'sgd' takes its noise from `noise`; temperature must be 0 "
                          "(isotropic noise sigma^2 corresponds to T = step_size * sigma^2 / 2)")
+    if noise is None and label_noise:
+        return dynamics.NOISE_NONE, 0.0, none
     if noise is None:
-        raise ValueError("noise is required for method 'sgd': sigma^2 (float), a (d, d) covariance, "
+        raise ValueError("noise is required for method 'sgd' (unless label_noise is given): sigma^2 (float), a (d, d) covariance, "
                          "or ('hessian', sigma^2)")
     if isinstance(noise, tuple):
         if len(noise) != 2 or noise[0] != "hessian":
@@ -201,7 +224,7 @@ def _noise_spec(method, noise, temperature, step, landscape):
 
 
 def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0, noise=None,
-             x0=None, seed=None, record_every=0, record_positions=False, chain_offset=0,
+             label_noise=None, x0=None, seed=None, record_every=0, record_positions=False, chain_offset=0,
              on_divergence="warn", resume=None, progress=False):
     """Run ``n_chains`` independent chains of a first-order method on ``landscape``.
 
@@ -222,6 +245,19 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
         SGD gradient-noise covariance: sigma^2 (C = sigma^2 I), a fixed PSD
         matrix C, or ("hessian", sigma^2) for C = sigma^2 H(x) (needs
         ``landscape.hessian_is_psd`` and a Hessian or Hessian-square-root kernel).
+        Optional for 'sgd' when ``label_noise`` is given.
+    label_noise : mapping, optional
+        Label-noise SGD (method 'sgd' only): ``{key: sigma}`` redraws the
+        runtime parameter ``key`` of the loss at every step as
+        ``p_key + sigma xi``, xi ~ N(0, 1) independent per chain, step and
+        entry, so the step is x <- x - eta grad_x L(x; y0 + sigma xi). ``key``
+        is a parameter name of a ``models.Symbolic`` (e.g. ``{"y": 0.5}`` for
+        ``models.two_layer_scalar``) or an index or tuple of indices into a
+        ``models.Custom``'s parameter vector (e.g. the labels of a
+        dataset stored there). Recorded losses are those at the nominal
+        parameters. Example: ``simulate(two_layer_scalar(), "sgd",
+        label_noise={"y": 0.5}, ...)`` drifts along u v = 1 towards u = v
+        (``analysis.manifold.label_noise_drift``).
     x0 : array_like (d,) or (n_chains, d), optional
         Initial states (default: the origin); the loss must be finite there.
     seed : int, SeedSequence, Generator or None
@@ -275,7 +311,9 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
     chain_offset = check_positive_int(chain_offset, "chain_offset", minimum=0)
     check_choice(on_divergence, "on_divergence", ("warn", "raise", "ignore"))
     d = landscape.dim
-    noise_kind, noise_scale, factor = _noise_spec(method, noise, temperature, step, landscape)
+    noise_kind, noise_scale, factor = _noise_spec(method, noise, temperature, step, landscape,
+                                                  label_noise is not None)
+    redraw_index, redraw_sigma = _label_noise_spec(label_noise, method, landscape)
     if on_divergence != "ignore":
         _warn_if_unstable(landscape, method, step)
 
@@ -307,8 +345,8 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
         offset = step_offset + start
         rows = slice((offset // record_every - first_record) if record_every else 0,
                      ((step_offset + stop) // record_every - first_record) if record_every else 0)
-        _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, x, states, offset, stop - start,
-                    step, temperature, record_every, loss[rows], positions[rows] if record_positions else positions,
+        _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, (redraw_index, redraw_sigma), x,
+                    states, offset, stop - start, step, temperature, record_every, loss[rows], positions[rows] if record_positions else positions,
                     accepted, divergence_step, divergence_cause)
     acceptance = accepted / n_steps if method == "mala" else None
 
@@ -330,6 +368,7 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
         divergence_cause=divergence_cause,
         stream_states=states,
         noise=noise,
+        label_noise=None if label_noise is None else dict(label_noise),
         landscape=landscape,
         record_every=record_every,
         record_positions=bool(record_positions),
@@ -342,8 +381,8 @@ def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0
     return run
 
 
-def _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, x, states, offset, n_steps, step,
-                temperature, record_every, loss, positions, accepted, divergence_step, divergence_cause):
+def _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, redraw, x, states, offset, n_steps,
+                step, temperature, record_every, loss, positions, accepted, divergence_step, divergence_cause):
     """Advance every chain by ``n_steps`` steps from step ``offset`` with the kernel of ``method``."""
     d = landscape.dim
     if method == "mala":
@@ -351,7 +390,7 @@ def _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, x, s
         dynamics.mala_chains(kernel.addresses, kernel.params, x, states, offset, n_steps, step, temperature,
                              record_every, loss, positions, chunk, divergence_step, divergence_cause)
         accepted += chunk
-    elif (landscape.affine_gradient is not None and d >= _AFFINE_MIN_DIM
+    elif (landscape.affine_gradient is not None and d >= _AFFINE_MIN_DIM and redraw[0].size == 0
           and noise_kind in (dynamics.NOISE_NONE, dynamics.NOISE_ISOTROPIC)):
         hessian, center = landscape.affine_gradient
         dynamics.affine_chains(np.ascontiguousarray(hessian), np.ascontiguousarray(center), x, states, offset,
@@ -359,7 +398,7 @@ def _run_kernel(landscape, kernel, method, noise_kind, noise_scale, factor, x, s
                                divergence_cause, _AFFINE_BLOCK)
     else:
         dynamics.first_order_chains(kernel.addresses, kernel.params, x, states, offset, n_steps, step,
-                                    noise_scale, noise_kind, factor, record_every, loss, positions,
+                                    noise_scale, noise_kind, factor, redraw[0], redraw[1], record_every, loss, positions,
                                     divergence_step, divergence_cause)
 
 

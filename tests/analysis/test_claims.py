@@ -15,7 +15,7 @@ from analysis.cli import SUBCOMMANDS, build_parser, main
 SEED = int(os.environ.get("SANDBOX_TEST_SEED", "0"))
 SIG = 5.0  # tolerance of the smoke runs, in standard errors
 
-BUILT_IN = ["C1", "C2", "C3", "C3-highd", "C4", "C8", "C9", "C10", "C11"]
+BUILT_IN = ["C1", "C2", "C3", "C3-highd", "C4", "C5", "C6", "C6-manifold", "C7", "C8", "C9", "C10", "C11"]
 
 
 def test_verdict_z_and_agreement_follow_the_threshold():

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from models import (deep_scalar, double_well, entropic_double_well, mueller_brown, rosenbrock,
+from models import (deep_scalar, double_well, entropic_double_well, mueller_brown, rosenbrock, skewed_double_well,
                     symmetric_double_well, two_layer_scalar)
 
 
@@ -40,6 +40,26 @@ def test_entropic_double_well_width_ratio(a):
     np.testing.assert_allclose(w.hessian([1.0, 0.0]), np.diag([8.0, math.exp(a)]), rtol=1e-14)
     np.testing.assert_allclose(w.hessian([0.0, 0.0]), np.diag([-4.0, 1.0]), rtol=1e-14)
     assert w.value([0.0, 0.0]) == 1.0 and np.all(w.grad([1.0, 0.0]) == 0)
+
+
+@pytest.mark.parametrize("b", [0.5, 1.8202534122391687, 3.0])
+def test_skewed_double_well_curvatures_and_barrier(b):
+    w = skewed_double_well(b)
+    for m, sign in ((-1.0, -1), (1.0, 1)):
+        assert w.value([m]) == 0.0 and w.grad([m])[0] == 0.0
+        assert w.hessian([m])[0, 0] == pytest.approx(8 * math.exp(sign * b * math.tanh(1.0)), rel=1e-12)
+    # the barrier: 4 x + b (x^2 - 1) sech^2 x = 0 on (0, 1), by bisection on the closed form
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if 4 * mid + b * (mid * mid - 1) / math.cosh(mid) ** 2 < 0 else (lo, mid)
+    assert abs(w.grad([lo])[0]) < 1e-9 and w.hessian([lo])[0, 0] < 0
+    if b == 1.8202534122391687:
+        assert lo == pytest.approx(0.352717, abs=1e-6) and w.value([lo]) == pytest.approx(1.420427, abs=1e-6)
+    # no other critical point: U' changes sign only at -1, x*, 1 on a fine grid
+    x = np.linspace(-6, 6, 12001)[:, None]
+    signs = np.sign(w.grad(x)[:, 0])
+    assert np.count_nonzero(np.diff(signs[signs != 0])) == 3
 
 
 def test_symmetric_double_well():
