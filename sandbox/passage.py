@@ -152,9 +152,9 @@ def censored_mean(times, horizon, *, tail_from=None):
     --------
     >>> rng = np.random.default_rng(0)
     >>> tau = rng.exponential(2.0, size=4000)
-    >>> res = censored_mean(np.where(tau <= 2.0, tau, np.inf), 2.0)   # about 37% censored
-    >>> abs(res.mean.z(2.0)) < 5
-    True
+    >>> res = censored_mean(np.where(tau <= 2.0, tau, np.inf), 2.0)   # 1518 of 4000 censored
+    >>> res.mean, res.n_censored
+    (Estimate(2.07899 +- 0.048), 1518)
     """
     horizon = check_positive(horizon, "horizon")
     t = np.asarray(times, dtype=float)
