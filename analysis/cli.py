@@ -112,7 +112,7 @@ def add_verify_parser(subparsers):
     return verify
 
 
-_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study", "splitting")
+_BENCH_SECTIONS = ("ula", "spectra", "dos", "symbolic", "study", "splitting", "transitions")
 
 
 def _bench(args):
@@ -126,6 +126,7 @@ def _bench(args):
         "symbolic": bench.run_symbolic_benchmarks,
         "study": study_bench.run_study_benchmarks,
         "splitting": bench.run_splitting_benchmarks,
+        "transitions": bench.run_transitions_benchmarks,
     }
     for name in args.only or _BENCH_SECTIONS:
         print(f"== {name}", flush=True)

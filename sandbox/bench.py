@@ -22,6 +22,8 @@ compares its loss evaluations per second with a tight numba loop and numpy;
 the ``symbolic`` section (:func:`run_symbolic_benchmarks`) sets symbolic
 landscapes beside built-in and hand-written kernels and times compilation
 and reuse across processes.
+The ``transitions`` section (:func:`run_transitions_benchmarks`) counts
+transitions between core sets per second against a numpy implementation.
 """
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +38,8 @@ from sandbox.simulate import simulate
 from sandbox.threads import all_blas_threads
 
 __all__ = ["run_benchmarks", "run_spectra_benchmarks", "run_dos_benchmarks", "run_symbolic_benchmarks", "ula_numpy",
-           "rng_bound_seconds", "own_rng_seconds", "evaluation_bound_seconds"]
+           "rng_bound_seconds", "own_rng_seconds", "evaluation_bound_seconds",
+           "run_transitions_benchmarks"]
 
 
 def _best_time(fn, repeats):
@@ -463,3 +466,80 @@ def run_splitting_benchmarks(*, quick=False, repeats=2, print_fn=print):
                  f"{rel_se:.1%}; direct to the same SE: {direct_steps_needed:.3g} steps = {direct_s:.3g} s "
                  f"({direct_s / 3.156e7:.3g} years) -> {row['speedup']:.3g}x the AMS wall time")
     return rows
+
+
+# --- transitions between core sets ---------------------------------------------------------
+
+def _transitions_numpy(n_chains, n_steps, step_size, temperature, a, centers, radius, seed=0):
+    """Milestoning counts of ULA on the entropic double well in plain numpy, vectorised over chains.
+
+    The same update and counting as :func:`sandbox.transitions` (gradient written out:
+    grad U = (4 x (x^2 - 1) + a exp(a x) y^2 / 2, exp(a x) y)); returns the counts (K, K).
+    """
+    rng = np.random.default_rng(seed)
+    k = centers.shape[0]
+    x = np.array(centers[np.arange(n_chains) % k])
+    last = np.arange(n_chains) % k
+    counts = np.zeros((k, k), dtype=np.int64)
+    g, z = np.empty_like(x), np.empty_like(x)
+    scale, r2 = np.sqrt(2 * step_size * temperature), radius**2
+    for _ in range(n_steps):
+        e = np.exp(a * x[:, 0])
+        g[:, 0] = 4 * x[:, 0] * (x[:, 0] ** 2 - 1) + 0.5 * a * e * x[:, 1] ** 2
+        g[:, 1] = e * x[:, 1]
+        rng.standard_normal(out=z)
+        x -= step_size * g
+        x += scale * z
+        inside = ((x[:, None, :] - centers) ** 2).sum(axis=2) <= r2
+        core = np.where(inside.any(axis=1), inside.argmax(axis=1), -1)
+        moved = (core >= 0) & (core != last)
+        np.add.at(counts, (last[moved], core[moved]), 1)
+        last[moved] = core[moved]
+    return counts
+
+
+def run_transitions_benchmarks(*, quick=False, repeats=2, print_fn=print):
+    """Transitions counted per second by :func:`sandbox.transitions` against plain numpy, same run.
+
+    Entropic double well (a = ln 2) at T = 0.25, ULA with h = 5e-3, cores of radius 0.4 around
+    (-1, 0) and (1, 0), chains started at the core centers in turn. Both count with milestoning;
+    the rates each one measures are printed beside the throughput as a check that they count the
+    same thing.
+    """
+    from models import entropic_double_well
+    from sandbox.transitions import transitions
+
+    n_chains, n_steps = 1024, (4000 if quick else 20_000)
+    h, temp, radius, a = 5e-3, 0.25, 0.4, float(np.log(2.0))
+    centers = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    landscape = entropic_double_well(a)
+    basins = [(c, radius) for c in centers]
+    kw = dict(temperature=temp, step_size=h, n_chains=n_chains, n_steps=n_steps)
+    transitions(landscape, basins, temperature=temp, step_size=h, n_chains=4, n_steps=10, seed=0)  # compile
+    t_numba = t_numpy = np.inf
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        res = transitions(landscape, basins, seed=k, **kw)
+        t_numba = min(t_numba, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        counts_np = _transitions_numpy(n_chains, n_steps, h, temp, a, centers, radius, seed=k)
+        t_numpy = min(t_numpy, time.perf_counter() - t0)
+    total_time = n_chains * n_steps * h
+    n_numba, n_numpy = int(res.counts.sum()), int(counts_np.sum())
+    row = {"n_chains": n_chains, "n_steps": n_steps, "numba_s": t_numba, "numpy_s": t_numpy,
+           "numba_transitions": n_numba, "numpy_transitions": n_numpy,
+           "numba_transitions_per_s": n_numba / t_numba, "numpy_transitions_per_s": n_numpy / t_numpy,
+           "numba_chain_steps_per_s": n_chains * n_steps / t_numba,
+           "numpy_chain_steps_per_s": n_chains * n_steps / t_numpy, "numba_over_numpy": t_numpy / t_numba,
+           "k_lr": res.rates.value[0, 1], "k_lr_stderr": res.rates.stderr[0, 1],
+           "k_rl": res.rates.value[1, 0], "k_rl_stderr": res.rates.stderr[1, 0]}
+    print_fn(f"transitions, entropic double well (a = ln 2), T = {temp}, ULA h = {h}, cores r = {radius}, "
+             f"{n_chains} chains x {n_steps} steps ({total_time:.3g} time units), {nb.get_num_threads()} threads")
+    print_fn(f"numba (sandbox.transitions): {n_numba} transitions in {t_numba:.2f} s -> "
+             f"{row['numba_transitions_per_s']:.3g} transitions/s, {row['numba_chain_steps_per_s']:.3g} chain*steps/s")
+    print_fn(f"numpy (vectorised over chains): {n_numpy} transitions in {t_numpy:.2f} s -> "
+             f"{row['numpy_transitions_per_s']:.3g} transitions/s, {row['numpy_chain_steps_per_s']:.3g} chain*steps/s")
+    print_fn(f"numba/numpy (same work) {row['numba_over_numpy']:.1f}x; rates measured by numba: k_LR = "
+             f"{row['k_lr']:.4g} +- {row['k_lr_stderr']:.2g}, k_RL = {row['k_rl']:.4g} +- {row['k_rl_stderr']:.2g}; "
+             f"numpy counted {counts_np[0, 1]} L->R and {counts_np[1, 0]} R->L")
+    return row

@@ -191,6 +191,18 @@ def test_splitting_dispatches_to_the_splitting_module(monkeypatch):
     (args, kwargs), = calls
     assert args[1] == [-1.0] and args[2] == TARGET
     assert kwargs == dict(temperature=0.05, step_size=1e-3, seed=3, n_replicas=10)
+    mean_first_passage_time(double_well(), [-1.0], TARGET, temperature=0.05, step_size=1e-3, method="splitting",
+                            max_steps=500)
+    assert calls[-1][1]["max_steps"] == 500
+
+
+def test_splitting_reaches_the_real_splitting_estimator():
+    from sandbox.splitting import ams_mean_first_passage_time
+
+    res = mean_first_passage_time(double_well(), [-1.0], TARGET, temperature=0.3, step_size=1e-3,
+                                  method="splitting", seed=SEED, n_replicas=20, n_runs=2, n_cycles=2)
+    assert isinstance(res, PassageTime) and res.method == "splitting" and res.value > 0
+    assert ams_mean_first_passage_time.__module__ == "sandbox.splitting"
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -201,7 +213,7 @@ def test_splitting_dispatches_to_the_splitting_module(monkeypatch):
     (dict(target=[([1.0], 0.2), ([-1.0], 0.2)]), "target must be one core set"),
     (dict(method="magic"), "method"), (dict(dynamics="hmc"), "dynamics"),
     (dict(colour="red"), r"unknown option\(s\) \['colour'\]"), (dict(max_steps=None), "needs n_chains and max_steps"),
-    (dict(method="splitting"), "leave them unset"),
+    (dict(method="splitting"), "n_chains sizes direct simulation"),
     (dict(start=[0.49], step_size=0.1), "step_size is too large for this start"),
 ])
 def test_bad_input_raises_value_error_naming_the_parameter(bad, match):
