@@ -395,7 +395,7 @@ def _ams(fns, p, h, scale, temperature, mala, x0, entry, states, run_states, kin
                 steps += taken
                 if code:
                     break
-        log_p[r] = lp
+        log_p[r] = -math.inf if code == _EXTINCT else lp
         n_iterations[r] = it
         reactive_steps[r] = end_step.mean()
         n_steps[r] = steps
@@ -502,7 +502,9 @@ def ams_mean_first_passage_time(landscape, start, target, *, temperature, step_s
         target (N n_runs), ``n_censored`` = 0. ``details``: ``p`` (Estimate
         of the mean of p over runs), ``log_p_runs``, ``cycle_time`` and
         ``reactive_time`` (Estimates), ``n_iterations`` per run,
-        ``pilot_successes`` (direct A -> B events in the pilot),
+        ``pilot_successes`` (direct Sigma -> B events in the pilot), ``n_extinct`` (runs whose
+        replicas all tied at a level: their p estimate 0 is kept in the mean, which stays unbiased;
+        if every run dies out, SplittingError),
         ``start_radius``, ``sigma_level``, ``steps`` (all steps simulated),
         ``tau_runs`` (each run's own tau).
 
@@ -581,7 +583,9 @@ class ReachProbability(NamedTuple):
     ``value``, ``stderr``: the mean of the runs' estimates (each unbiased)
     and its standard error (sample std / sqrt(n_runs)); ``log_p_runs``: each
     run's log estimate; ``n_iterations``: AMS iterations per run; ``steps``:
-    steps simulated in all.
+    steps simulated in all; ``n_extinct``: runs in which all replicas tied at a
+    level, whose estimate is 0 (kept in the mean: that is what makes it
+    unbiased).
     """
 
     value: float
@@ -589,6 +593,7 @@ class ReachProbability(NamedTuple):
     log_p_runs: np.ndarray
     n_iterations: np.ndarray
     steps: int
+    n_extinct: int
 
 
 def ams_probability(landscape, start, target, avoid, *, temperature, step_size, n_replicas=100, n_runs=10,
@@ -646,7 +651,7 @@ def ams_probability(landscape, start, target, avoid, *, temperature, step_size, 
                                              states, run_states, max_iterations, max_steps, n_rep)
     p = np.exp(log_p)
     return ReachProbability(float(p.mean()), float(p.std(ddof=1) / math.sqrt(n_runs)), log_p, n_iterations,
-                            int(steps.sum()))
+                            int(steps.sum()), int(np.sum(~np.isfinite(log_p))))
 
 
 def _check_common(landscape, temperature, step_size, n_replicas, n_runs, max_iterations, max_steps, method):
@@ -679,7 +684,7 @@ class _Coordinate:
     """The reaction coordinate: its kernel arguments and a Python evaluation.
 
     ``at_start``, ``at_center``: xi at the anchor and at the target's center;
-    ``on_target``: a lower bound of xi on the target ball (-inf when unknown).
+    ``on_target``: a lower bound of xi on the target ball (+inf when unknown: not checked).
     """
 
     def __init__(self, reaction_coordinate, anchor, core, d):
@@ -691,7 +696,7 @@ class _Coordinate:
             self.on_target = 1.0 - core.radius / dist
             self._py = lambda x: (np.linalg.norm(x - anchor) - np.linalg.norm(x - center) + dist) / (2 * dist)
         elif isinstance(reaction_coordinate, CPUDispatcher):
-            kind, xscale, self.on_target = _USER, 1.0, -math.inf
+            kind, xscale, self.on_target = _USER, 1.0, math.inf
             cfns, self.keep, self._py = _user_coordinate(reaction_coordinate, d)
         else:
             if callable(reaction_coordinate):
@@ -725,6 +730,7 @@ def _run_ams(dyn, xi, anchor, ra2, rb2, entry, states, run_states, max_iteration
     _ams(*dyn.args, anchor, entry, states, run_states, *xi.args, ra2, rb2, max_steps, max_iterations, log_p,
          n_iterations, reactive_steps, steps, error, level)
     _raise_ams_errors(error, level, max_iterations, max_steps, xi.at_center, n_rep)
+    reactive_steps[error == _EXTINCT] = np.nan
     return log_p, n_iterations, reactive_steps, steps
 
 
@@ -733,6 +739,8 @@ def _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, pilot_succes
     n_runs = log_p.size
     log_pbar = np.logaddexp.reduce(log_p) - math.log(n_runs)
     q = np.exp(log_p - log_pbar)                 # p_r / mean p: mean 1
+    extinct = ~np.isfinite(log_p)
+    reactive_time = np.where(extinct, np.nanmean(reactive_time), reactive_time)  # no B-time from those runs
     big_l, big_r = cycle_time.mean(), reactive_time.mean()
     inv_p = math.exp(-log_pbar)
     tau = big_l * (inv_p - 1.0) + big_r
@@ -747,6 +755,7 @@ def _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, pilot_succes
         "cycle_time": Estimate(float(big_l), float(cycle_time.std(ddof=1) / math.sqrt(n_runs))),
         "reactive_time": Estimate(float(big_r), float(reactive_time.std(ddof=1) / math.sqrt(n_runs))),
         "n_iterations": n_iterations.copy(),
+        "n_extinct": int(extinct.sum()),
         "pilot_successes": int(pilot_successes.sum()),
         "start_radius": float(radius_a),
         "sigma_level": float(z_sigma),
@@ -754,7 +763,7 @@ def _combine(log_p, cycle_time, reactive_time, n_rep, n_iterations, pilot_succes
         "tau_runs": tau_runs,
     }
     return PassageTime(float(tau), stderr, float(math.log(tau)), stderr / float(tau), "splitting",
-                       int(n_rep * n_runs), 0, details)
+                       int(n_rep * (n_runs - extinct.sum())), 0, details)
 
 
 def _raise_pilot_errors(error, error_step, max_steps, z_sigma):
@@ -778,7 +787,9 @@ def _raise_pilot_errors(error, error_step, max_steps, z_sigma):
 
 
 def _raise_ams_errors(error, level, max_iterations, max_steps, xi_center, n_rep):
-    bad = np.flatnonzero(error)
+    """Raise for the first failed run; runs that died out (p estimate 0) raise only if all did."""
+    extinct = error == _EXTINCT
+    bad = np.flatnonzero(error * ~extinct) if not extinct.all() else np.array([0])
     if not bad.size:
         return
     r = int(bad[0])
@@ -786,7 +797,8 @@ def _raise_ams_errors(error, level, max_iterations, max_steps, xi_center, n_rep)
     if code >= _DIVERGED:
         raise DivergenceError(f"a trajectory of AMS run {r} stopped ({CAUSES[code - _DIVERGED]})")
     if code == _EXTINCT:
-        raise SplittingError(f"AMS run {r}: all {n_rep} replicas tied at level xi = {z}, so the estimate of p is 0 "
+        raise SplittingError(f"every AMS run died out: in run {r} all {n_rep} replicas tied at level xi = {z}, so "
+                             "the estimate of p is 0 "
                              "and the target is not reached; use a reaction coordinate that keeps increasing "
                              "towards the target (xi at its center: "
                              f"{plain(xi_center)}) or more replicas")

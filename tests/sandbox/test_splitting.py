@@ -51,7 +51,7 @@ def test_mfpt_of_the_double_well_at_low_temperature_matches_the_exact_formula():
     assert res.method == "splitting" and res.n_censored == 0
     assert abs(res.value / exact - 1) < 0.1
     assert abs(res.value - exact) < 5 * res.stderr
-    assert res.stderr / res.value < 0.04
+    assert res.stderr / res.value < 0.05  # expected sqrt(-log p / (N n_runs)) = sqrt(20.5 / 16000) = 3.6%
     assert res.log_value == pytest.approx(math.log(res.value))
 
 
@@ -108,6 +108,7 @@ def test_probability_estimator_is_unbiased_with_few_replicas():
                           n_replicas=4, n_runs=2000, seed=SEED)
     assert abs(res.value - exact) < 5 * res.stderr
     assert res.stderr / res.value < 0.05
+    assert res.n_extinct > 0  # all four replicas can tie at the start's level: those runs count as 0
 
 
 SCRIPT = """
@@ -147,7 +148,7 @@ def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="point from start"):
         ams_mean_first_passage_time(w, [-1.0], ([1.0], 0.1), reaction_coordinate=[-1.0], **kw)
     with pytest.raises(ValueError, match="minimum"):  # the target must be a core set around a minimum
-        ams_mean_first_passage_time(w, [-1.0], ([0.0], 0.1), **kw)
+        ams_mean_first_passage_time(w, [-1.0], ([0.3], 0.1), **kw)
 
 
 def test_an_event_too_rare_for_max_iterations_raises_instead_of_a_zero_rate():
