@@ -100,6 +100,21 @@ def check_choice(value, name, choices):
     return value
 
 
+def covariance_factor(cov, name):
+    """The symmetric square root F of a covariance matrix (F F^T = cov), after checking it.
+
+    ``cov`` must be a finite (d, d) symmetric positive semi-definite matrix
+    (eigenvalues down to -1e-10 of the largest are taken as 0); the error
+    names ``name``.
+    """
+    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"{name} must be symmetric")
+    lam, vec = np.linalg.eigh(cov)
+    if lam.min() < -1e-10 * max(lam.max(), 1e-300):
+        raise ValueError(f"{name} must be positive semi-definite, smallest eigenvalue {plain(float(lam.min()))}")
+    return np.ascontiguousarray((vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T)
+
+
 def _scalar(value, name):
     if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"{name} must be a real number, got {plain(value)}")

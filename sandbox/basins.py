@@ -16,7 +16,8 @@ import numpy as np
 from models.estimate import Estimate
 from models.landscape import Landscape
 from models.proportions import wilson_interval
-from models.validation import as_finite_array, check_choice, check_positive, check_positive_int, plain
+from models.validation import (as_finite_array, check_choice, check_positive, check_positive_int, covariance_factor,
+                               plain)
 from sandbox.simulate import METHODS, simulate
 from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
 
@@ -256,13 +257,7 @@ def _gaussian_factor(spec, d):
         return np.broadcast_to(arr, (d,)).astype(float)
     if arr.shape != (d, d):
         raise ValueError(f"init std_or_cov covariance must have shape ({d}, {d}), got {arr.shape}")
-    if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12):
-        raise ValueError("init std_or_cov covariance must be symmetric")
-    lam, vec = np.linalg.eigh(arr)
-    if lam.min() < -1e-10 * max(lam.max(), 1e-300):
-        raise ValueError(f"init std_or_cov covariance must be positive semi-definite, smallest eigenvalue "
-                         f"{plain(float(lam.min()))}")
-    return vec * np.sqrt(np.clip(lam, 0.0, None))
+    return covariance_factor(arr, "init std_or_cov covariance")
 
 
 @nb.njit(cache=True)

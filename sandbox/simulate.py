@@ -20,7 +20,7 @@ import numpy as np
 
 from models.landscape import FIRST_ORDER, Landscape
 from models.validation import (as_finite_array, check_choice, check_memory, check_nonnegative,
-                               check_positive, check_positive_int, plain)
+                               check_positive, check_positive_int, covariance_factor, plain)
 from sandbox import dynamics
 from sandbox.progress import progress_chunks
 from sandbox.streams import chain_states, seed_sequence
@@ -214,13 +214,7 @@ def _noise_spec(method, noise, temperature, step, landscape, label_noise=False):
         return kind, step * float(np.sqrt(sigma2)), none
     if cov.shape != (d, d):
         raise ValueError(f"noise covariance must have shape ({d}, {d}), got {cov.shape}")
-    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
-        raise ValueError("noise covariance must be symmetric")
-    lam, vec = np.linalg.eigh(cov)
-    if lam.min() < -1e-10 * max(lam.max(), 1e-300):
-        raise ValueError(f"noise covariance must be positive semi-definite, smallest eigenvalue {lam.min():.3g}")
-    factor = np.ascontiguousarray((vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T)
-    return dynamics.NOISE_FACTOR, step, factor
+    return dynamics.NOISE_FACTOR, step, covariance_factor(cov, "noise covariance")
 
 
 def simulate(landscape, method, *, n_chains, n_steps, step_size, temperature=0.0, noise=None,
