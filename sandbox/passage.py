@@ -196,7 +196,8 @@ def censored_mean(times, horizon, *, tail_from=None):
     stderr = float(influence.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     event_times, counts = np.unique(t[observed], return_counts=True)
     survival = 1.0 - np.cumsum(counts) / n
-    return CensoredMean(Estimate(value, stderr), float(a_bar), Estimate(float(b_bar), math.sqrt(b_bar * (1 - b_bar) / n)),
+    at_horizon = Estimate(float(b_bar), math.sqrt(b_bar * (1 - b_bar) / n))
+    return CensoredMean(Estimate(value, stderr), float(a_bar), at_horizon,
                         float(tail_rate), t_a, horizon, n_events, n_censored, n_tail, event_times, survival)
 
 
