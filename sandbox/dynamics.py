@@ -34,7 +34,7 @@ from models.kernels import hessian_sqrt_apply, value, value_and_gradient
 from sandbox.streams import standard_normals, uniforms
 
 __all__ = ["NOISE_NONE", "NOISE_ISOTROPIC", "NOISE_FACTOR", "NOISE_HESSIAN", "CAUSES",
-           "first_order_chains", "affine_chains", "mala_chains"]
+           "first_order_chains", "affine_chains", "mala_chains", "mala_proposal"]
 
 NOISE_NONE = 0
 NOISE_ISOTROPIC = 1
@@ -269,6 +269,39 @@ def affine_chains(hessian, center, x, states, step_offset, n_steps, step, noise_
             x[c, i] = u[c // block, c % block, i] + center[i]
 
 
+@nb.njit(cache=True)
+def mala_proposal(fns, p, cur, g_cur, l_cur, prop, g_prop, z, u, st, step, scale, temperature):
+    """Draw a MALA proposal from ``cur`` into ``prop`` (its gradient into ``g_prop``) and decide on it.
+
+    The proposal is cur - h grad L(cur) + scale z with scale = sqrt(2 h T);
+    z and the uniform u come from the chain's stream ``st``. Returns
+    ``(cause, accept, l_prop)``: cause is 0, or the CAUSE code of a failed
+    evaluation at the proposal (then nothing is accepted); on acceptance the
+    caller swaps cur/prop and g_cur/g_prop and takes l_prop.
+    """
+    d = cur.size
+    standard_normals(st, z)
+    uniforms(st, u)
+    forward = 0.0
+    for i in range(d):
+        prop[i] = cur[i] - step * g_cur[i] + scale * z[i]
+        forward += z[i] * z[i]
+    status, l_prop = value_and_gradient(fns, p, prop, g_prop)
+    backward = 0.0
+    for i in range(d):
+        e = cur[i] - prop[i] + step * g_prop[i]
+        backward += e * e
+    if status != 0:
+        return CAUSE_RAISED, False, l_prop
+    if math.isnan(l_prop):
+        return CAUSE_LOSS, False, l_prop
+    if math.isnan(backward):
+        return CAUSE_GRADIENT, False, l_prop
+    # forward residual is scale * z, so |.|^2 / (4hT) = |z|^2 / 2
+    log_alpha = -(l_prop - l_cur) / temperature - backward / (4.0 * step * temperature) + 0.5 * forward
+    return 0, math.isfinite(log_alpha) and math.log(u[0]) < log_alpha, l_prop
+
+
 @nb.njit(cache=True, parallel=True)
 def mala_chains(fns, p, x, states, step_offset, n_steps, step, temperature,
                 record_every, loss_trace, pos_trace, n_accepted, divergence_step, divergence_cause):
@@ -303,25 +336,13 @@ def mala_chains(fns, p, x, states, step_offset, n_steps, step, temperature,
         accepted = 0
         r = 0
         for t in range(step_offset + 1, step_offset + n_steps + 1):
-            standard_normals(st, z)
-            uniforms(st, u)
-            forward = 0.0
-            for i in range(d):
-                prop[i] = cur[i] - step * g_cur[i] + scale * z[i]
-                forward += z[i] * z[i]
-            status, l_prop = value_and_gradient(fns, p, prop, g_prop)
-            backward = 0.0
-            for i in range(d):
-                e = cur[i] - prop[i] + step * g_prop[i]
-                backward += e * e
-            if status != 0 or math.isnan(l_prop) or math.isnan(backward):
+            cause, accept, l_prop = mala_proposal(fns, p, cur, g_cur, l_cur, prop, g_prop, z, u, st, step, scale,
+                                                  temperature)
+            if cause:
                 divergence_step[c] = t
-                divergence_cause[c] = CAUSE_RAISED if status != 0 else (
-                    CAUSE_LOSS if math.isnan(l_prop) else CAUSE_GRADIENT)
+                divergence_cause[c] = cause
                 break
-            # forward residual is scale * z, so |.|^2 / (4hT) = |z|^2 / 2
-            log_alpha = -(l_prop - l_cur) / temperature - backward / (4.0 * step * temperature) + 0.5 * forward
-            if math.isfinite(log_alpha) and math.log(u[0]) < log_alpha:
+            if accept:
                 cur, prop = prop, cur
                 g_cur, g_prop = g_prop, g_cur
                 l_cur = l_prop

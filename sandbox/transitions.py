@@ -48,10 +48,10 @@ from models.kernels import gradient, value_and_gradient
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_choice, check_positive, check_positive_int
 from sandbox.core_sets import as_core_sets, core_arrays, core_index
-from sandbox.dynamics import CAUSE_GRADIENT, CAUSE_LOSS, CAUSE_RAISED, CAUSES, _loss_cause, _step_cause
+from sandbox.dynamics import CAUSE_RAISED, CAUSES, _loss_cause, _step_cause, mala_proposal
 from sandbox.passage import NoPassageError, censored_mean
 from sandbox.simulate import DivergenceError
-from sandbox.streams import chain_states, seed_sequence, standard_normals, uniforms
+from sandbox.streams import chain_states, seed_sequence, standard_normals
 
 __all__ = ["Transitions", "transitions", "run_milestones", "MilestoneRun"]
 
@@ -92,25 +92,13 @@ def _milestone_chains(fns, p, x, states, n_steps, step, temperature, mala, cente
                 continue
         for t in range(1, n_steps + 1):
             if mala:
-                standard_normals(st, z)
-                uniforms(st, u)
-                forward = 0.0
-                for i in range(d):
-                    prop[i] = cur[i] - step * g_cur[i] + scale * z[i]
-                    forward += z[i] * z[i]
-                status, l_prop = value_and_gradient(fns, p, prop, g_prop)
-                backward = 0.0
-                for i in range(d):
-                    e = cur[i] - prop[i] + step * g_prop[i]
-                    backward += e * e
-                if status != 0 or math.isnan(l_prop) or math.isnan(backward):
+                cause, accept, l_prop = mala_proposal(fns, p, cur, g_cur, l_cur, prop, g_prop, z, u, st, step, scale,
+                                                      temperature)
+                if cause:
                     divergence_step[c] = t
-                    divergence_cause[c] = CAUSE_RAISED if status != 0 else (
-                        CAUSE_LOSS if math.isnan(l_prop) else CAUSE_GRADIENT)
+                    divergence_cause[c] = cause
                     break
-                log_alpha = (-(l_prop - l_cur) / temperature - backward / (4.0 * step * temperature)
-                             + 0.5 * forward)
-                if math.isfinite(log_alpha) and math.log(u[0]) < log_alpha:
+                if accept:
                     cur, prop = prop, cur
                     g_cur, g_prop = g_prop, g_cur
                     l_cur = l_prop
