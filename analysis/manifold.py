@@ -380,7 +380,7 @@ def gd_balance(u0, v0, eta, n_steps):
     out[0] = d = u * u - v * v
     for i in range(1, n_steps + 1):
         r = u * v - 1
-        d *= 1 - (eta * r) ** 2
+        d *= 1 - (eta * r) * (eta * r)
         u, v = u - eta * r * v, v - eta * r * u
         out[i] = d
         if not np.isfinite(d):
