@@ -14,6 +14,7 @@ from sandbox.threads import limit_blas_threads
 _NAMES = {
     "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
     "density_of_states": "sandbox.nested", "log_p_positive_definite": "sandbox.rare_events",
+    "ams_mean_first_passage_time": "sandbox.splitting",
 }
 
 __all__ = ["Estimate", "simulate", "Run", "DivergenceError", "METHODS"] + list(_NAMES)
