@@ -18,6 +18,7 @@ _NAMES = {
     "hit_or_miss_volume": "sandbox.hit_or_miss", "exit_times": "sandbox.escape",
     "density_of_states": "sandbox.nested", "log_p_positive_definite": "sandbox.rare_events",
     "basin_statistics": "sandbox.basins", "mean_first_passage_time": "sandbox.passage",
+    "ams_mean_first_passage_time": "sandbox.splitting",
 }
 
 __all__ = ["Estimate", "simulate", "Run", "DivergenceError", "METHODS", "transitions"] + list(_NAMES)

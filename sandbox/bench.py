@@ -432,7 +432,7 @@ def run_splitting_benchmarks(*, quick=False, repeats=2, print_fn=print):
         return float(np.exp(u_max / temperature) * integral / temperature)
 
     h = 4e-3
-    n_replicas, n_runs = (100, 10) if quick else (200, 20)
+    n_replicas, n_runs = (200, 20) if quick else (400, 40)
     well = double_well()
     kw = dict(step_size=h, n_replicas=n_replicas, n_runs=n_runs, n_cycles=2, seed=0)
     ams_mean_first_passage_time(well, [-1.0], ([1.0], 0.1), temperature=0.2,

@@ -450,9 +450,14 @@ def ams_mean_first_passage_time(landscape, start, target, *, temperature, step_s
     2016, eq. 4), p from AMS (Bréhier et al. 2016), the cycle times from a
     direct simulation. Dynamics: ULA, x <- x - h grad L(x) + sqrt(2 h T) z,
     or MALA; time = steps x h. The estimate is that of the discrete-time
-    chain: ULA's MFPT differs from the SDE's by O(h) (measured on the 1-d
-    double well at T = 0.05: see docs), MALA's too (its dynamics are not
-    exact, only its stationary law).
+    chain: ULA's MFPT differs from the SDE's by O(h). Measured on the 1-d
+    double well (U'' = 8 at the minima) against the exact formula, with
+    50 000-100 000 replicas per point: at T = 0.1 the ratio was 0.990,
+    0.987, 0.985 (+- 0.010) for h = 0.016, 0.008, 0.004; at T = 0.05,
+    1.019, 1.051, 0.994 (+- 0.025) for the same h: no bias resolved at the
+    1-3% level for h <= 0.016. MALA is not better: 1.106 +- 0.035 at T = 0.1,
+    h = 0.016 (rejections slow the dynamics; only its stationary law is
+    exact).
 
     Parameters
     ----------
@@ -522,8 +527,9 @@ def ams_mean_first_passage_time(landscape, start, target, *, temperature, step_s
     --------
     >>> from models import double_well
     >>> res = ams_mean_first_passage_time(double_well(), [-1.0], ([1.0], 0.1), temperature=0.1,
-    ...                                   step_size=1e-3, seed=0)
-    >>> 1e4 < res.value < 3e4   # exact (1-d double-integral formula): 1.9e4
+    ...                                   step_size=4e-3, seed=0)
+    >>> exact = 25526.6   # the 1-d double-integral formula
+    >>> abs(res.value - exact) < 5 * res.stderr
     True
     """
     temperature, h, n_rep, n_runs, max_iterations, max_steps = _check_common(
