@@ -46,6 +46,7 @@ For ``x0 = 0`` this is ``(2/mu) G(a)`` with
 as z -> infinity, which gives the small-T asymptote.
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import quad
@@ -319,9 +320,10 @@ def mean_first_passage_time_1d(potential, start, target, temperature, *, reflect
     start : float
         Starting point x0.
     target : float or core set
-        The point b where the passage ends. A core set (anything with
-        ``.center`` and ``.radius``, e.g. :class:`sandbox.core_sets.CoreSet`
-        in d = 1) is reached at its near edge, ``center - radius`` when it lies
+        The point b where the passage ends. A core set (a ``(center,
+        radius)`` pair as ``sandbox.mean_first_passage_time`` takes it, or
+        anything with ``.center`` and ``.radius``, e.g.
+        :class:`sandbox.core_sets.CoreSet`, in d = 1) is reached at its near edge, ``center - radius`` when it lies
         to the right of ``start``, ``center + radius`` when to the left; that
         is the time :func:`sandbox.mean_first_passage_time` estimates.
     temperature : float
@@ -378,11 +380,18 @@ _MAX_PANELS = 200_000
 _DOUBLINGS = 100     # the search for the left cutoff goes out to 2^99 times the start-target distance
 
 
+class _Core(NamedTuple):
+    center: object
+    radius: object
+
+
 def _passage_problem(potential, start, target, temperature, reflect):
     """Validate; return (U, x0, b, a, T) with the target to the right (mirrored when needed)."""
     temperature = check_positive(temperature, "temperature")
     U = _as_potential(potential)
     x0 = _finite_scalar(start, "start")
+    if isinstance(target, (tuple, list)) and len(target) == 2 and np.ndim(target[1]) == 0:
+        target = _Core(target[0], target[1])                    # a (center, radius) pair, as sandbox takes
     if hasattr(target, "center") and hasattr(target, "radius"):
         center = as_finite_array(target.center, "target center").ravel()
         if center.size != 1:

@@ -149,7 +149,7 @@ def spectral_gap(landscape, temperature, *, bounds, n_grid=32, richardson=True):
     Returns
     -------
     SpectralGap
-        ``value``, ``error``, the per-grid values and spacings, lambda_2 and
+        ``value``, ``error``, the per-grid values and spacings, lambda_2 (``next_value``) and
         the boundary mass.
 
     Raises

@@ -360,7 +360,10 @@ def exact_occupancy(landscape, temperature, *, bounds, partition, minima=None, n
         point (steps h = 0.5 / lambda_max(minima) with the displacement
         clipped to half the capture radius; captured within 0.1 of the
         smallest distance between minima; after 20000 steps, the nearest
-        minimum).
+        minimum). It descends every quadrature node, so it is slow: minutes
+        on two cores for a 2-d box (Müller–Brown at T = 10: about 250 s,
+        against under a second with a callable); pass a callable whenever
+        the basins have a simple description.
     minima : sequence, optional
         CriticalPoints or positions (K, d); required for "attraction"; they
         must lie inside the box. K = len(minima).

@@ -61,6 +61,11 @@ class BasinStatistics(NamedTuple):
     minima: np.ndarray
     n_chains: int
 
+    def __repr__(self):
+        with np.printoptions(precision=4):
+            return (f"BasinStatistics(counts={self.counts.tolist()}, fractions={self.fractions!r}, "
+                    f"n_unassigned={self.n_unassigned}, n_chains={self.n_chains})")
+
     @property
     def estimates(self):
         """:class:`~models.estimate.Estimate` of the fractions, SE = sqrt(p (1 - p) / n_chains)."""

@@ -43,6 +43,8 @@ def as_core_sets(basins, dim, *, name="basins", landscape=None, min_count=1):
     ----------
     basins : sequence of (array_like (d,), float) or CoreSet
         The core sets; a single pair is accepted where ``min_count`` is 1.
+        A center may also be anything with a ``position`` (d,), such as an
+        ``analysis.critical.CriticalPoint``.
     dim : int
         Dimension d of the landscape.
     name : str
@@ -76,7 +78,7 @@ def as_core_sets(basins, dim, *, name="basins", landscape=None, min_count=1):
     for i, pair in enumerate(pairs):
         if not (isinstance(pair, (tuple, list, CoreSet)) and len(pair) == 2):
             raise ValueError(f"{name}[{i}] must be a (center, radius) pair, got {pair!r}")
-        center = as_finite_array(pair[0], f"{name}[{i}] center", shape=(dim,))
+        center = as_finite_array(getattr(pair[0], "position", pair[0]), f"{name}[{i}] center", shape=(dim,))
         radius = check_positive(pair[1], f"{name}[{i}] radius")
         if not math.isfinite(radius):
             raise ValueError(f"{name}[{i}] radius must be finite, got {plain(radius)}")

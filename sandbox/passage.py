@@ -73,6 +73,10 @@ class PassageTime(NamedTuple):
     n_censored: int
     details: dict
 
+    def __repr__(self):
+        return (f"PassageTime({self.value:.6g} +- {self.stderr:.2g}, method={self.method!r}, "
+                f"n_events={self.n_events}, n_censored={self.n_censored})")
+
 
 class NoPassageError(RuntimeError):
     """No chain arrived (or none in the tail window while some are still running): the mean
@@ -243,7 +247,9 @@ def mean_first_passage_time(landscape, start, target, *, temperature, step_size,
         :func:`censored_mean`); ``monitoring_correction`` (default True: the
         target radius is enlarged by 0.5826 sqrt(2 T h), which removes the
         O(sqrt h) delay of checking the ball only at the grid times; Broadie,
-        Glasserman & Kou 1997, Math. Finance 7:325).
+        Glasserman & Kou 1997, Math. Finance 7:325). splitting: the keywords
+        of :func:`sandbox.splitting.ams_mean_first_passage_time` (``n_replicas``,
+        ``n_runs``, ...), with ``dynamics`` for its ``method``.
 
     Returns
     -------
@@ -273,8 +279,18 @@ def mean_first_passage_time(landscape, start, target, *, temperature, step_size,
         if n_chains is not None:
             raise ValueError("n_chains sizes direct simulation; with method='splitting' leave it unset and give "
                              "splitting's own sizes (n_replicas, n_runs, ...) as options")
+        import inspect
+
         from sandbox.splitting import ams_mean_first_passage_time
 
+        allowed = ["dynamics" if k == "method" else k
+                   for k, v in inspect.signature(ams_mean_first_passage_time).parameters.items()
+                   if v.kind is v.KEYWORD_ONLY and k not in ("temperature", "step_size", "seed")]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown} for method='splitting'; allowed: {allowed}")
+        if "dynamics" in options:                  # "ula" or "mala", as for method="direct"
+            options["method"] = options.pop("dynamics")
         if max_steps is not None:
             options["max_steps"] = max_steps
         return ams_mean_first_passage_time(landscape, start, target, temperature=temperature, step_size=step_size,
@@ -297,7 +313,7 @@ def mean_first_passage_time(landscape, start, target, *, temperature, step_size,
     check_choice(dynamics, "dynamics", ("ula", "mala"))
     d = landscape.dim
     start = as_finite_array(start, "start", shape=(d,))
-    cores = as_core_sets(target, d, name="target")
+    cores = as_core_sets(target, d, name="target", landscape=landscape)
     if len(cores) != 1:
         raise ValueError(f"target must be one core set (center, radius), got {len(cores)}")
     core = cores[0]

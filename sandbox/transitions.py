@@ -238,6 +238,11 @@ class Transitions(NamedTuple):
     stderr_kind: str
     notes: tuple
 
+    def __repr__(self):
+        with np.printoptions(precision=4, suppress=False):
+            return (f"Transitions(K={len(self.cores)}, counts={self.counts.tolist()}, rates={self.rates.value!r}, "
+                    f"stderr={self.rates.stderr!r} ({self.stderr_kind}), exposure={self.exposure!r})")
+
 
 def _ratio_stderr(num, den):
     """Between-chain SE of sum(num) / sum(den) over axis 0 (delta method for a ratio estimator)."""

@@ -301,3 +301,13 @@ def test_passage_time_rejects_bad_input_naming_the_parameter(args, kwargs, match
     for function in (mean_first_passage_time_1d, log_mean_first_passage_time_1d):
         with pytest.raises(ValueError, match=match):
             function(*args, **kwargs)
+
+
+def test_target_as_a_center_radius_pair_ends_at_its_near_edge():
+    def quartic(x):
+        return (np.asarray(x) ** 2 - 1.0) ** 2
+
+    edge = mean_first_passage_time_1d(quartic, -1.0, 0.9, 0.2)
+    assert mean_first_passage_time_1d(quartic, -1.0, ([1.0], 0.1), 0.2) == edge
+    mirrored = mean_first_passage_time_1d(quartic, 1.0, -0.9, 0.2)
+    assert mean_first_passage_time_1d(quartic, 1.0, (-1.0, 0.1), 0.2) == mirrored

@@ -86,3 +86,11 @@ def test_core_index_agrees_with_contains(points):
         x = np.array(p)
         inside = [i for i, c in enumerate(cores) if c.contains(x)]
         assert core_index(x, centers, radii2) == (inside[0] if inside else -1)
+
+
+def test_centers_may_be_critical_points():
+    from analysis.critical import CriticalPoint
+
+    point = CriticalPoint(np.array([1.0, 0.0]), 0.0, np.array([2.0, 8.0]), 0)
+    (core,) = as_core_sets([(point, 0.3)], 2)
+    np.testing.assert_array_equal(core.center, [1.0, 0.0])

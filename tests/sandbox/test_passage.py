@@ -183,7 +183,14 @@ def test_divergence_is_reported_not_returned_as_nan():
 def test_splitting_dispatches_to_the_splitting_module(monkeypatch):
     calls = []
     fake = types.ModuleType("sandbox.splitting")
-    fake.ams_mean_first_passage_time = lambda *args, **kwargs: calls.append((args, kwargs)) or "result"
+    def fake_ams(landscape, start, target, *, temperature, step_size, seed=None, n_replicas=100, max_steps=None):
+        kwargs = dict(temperature=temperature, step_size=step_size, seed=seed, n_replicas=n_replicas)
+        if max_steps is not None:
+            kwargs["max_steps"] = max_steps
+        calls.append(((landscape, start, target), kwargs))
+        return "result"
+
+    fake.ams_mean_first_passage_time = fake_ams
     monkeypatch.setitem(sys.modules, "sandbox.splitting", fake)
     out = mean_first_passage_time(double_well(), [-1.0], TARGET, temperature=0.05, step_size=1e-3,
                                   method="splitting", seed=3, n_replicas=10)
@@ -194,6 +201,15 @@ def test_splitting_dispatches_to_the_splitting_module(monkeypatch):
     mean_first_passage_time(double_well(), [-1.0], TARGET, temperature=0.05, step_size=1e-3, method="splitting",
                             max_steps=500)
     assert calls[-1][1]["max_steps"] == 500
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['n_replica'\] for method='splitting'"):
+        mean_first_passage_time(double_well(), [-1.0], TARGET, temperature=0.05, step_size=1e-3,
+                                method="splitting", n_replica=10)
+
+
+def test_direct_target_must_hold_a_minimum():
+    with pytest.raises(ValueError, match=r"target\[0\] does not contain a minimum"):
+        mean_first_passage_time(double_well(), [-1.0], ([0.5], 0.1), temperature=0.3, step_size=1e-3,
+                                n_chains=10, max_steps=10)
 
 
 def test_splitting_reaches_the_real_splitting_estimator():
