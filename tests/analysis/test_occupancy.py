@@ -136,8 +136,8 @@ def test_laplace_occupancy_is_invariant_under_rotation_and_shift_of_the_wells(w,
 @settings(max_examples=10)
 @given(rotations(2, proper=True), st.floats(-1, 1), st.floats(-1, 1))
 def test_correction_is_invariant_under_rotation_and_shift(rot, s0, s1):
-    x = f"(r00*(x - s0) + r10*(y - s1))"
-    y = f"(r01*(x - s0) + r11*(y - s1))"
+    x = "(r00*(x - s0) + r10*(y - s1))"
+    y = "(r01*(x - s0) + r11*(y - s1))"
     expr = (f"{x}**2 + {x}*{y} + {y}**2 + 0.2*{x}**3 - 0.3*{x}*{y}**2 + 0.2*{x}**2*{y}**2 + 0.3*{y}**4 "
             f"+ 0.05*{x}**3*{y}")
     moved = Symbolic(expr, ["x", "y"], parameters={"r00": rot[0, 0], "r01": rot[0, 1], "r10": rot[1, 0],
