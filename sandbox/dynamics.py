@@ -34,7 +34,8 @@ from models.kernels import hessian_sqrt_apply, value, value_and_gradient
 from sandbox.streams import standard_normals, uniforms
 
 __all__ = ["NOISE_NONE", "NOISE_ISOTROPIC", "NOISE_FACTOR", "NOISE_HESSIAN", "CAUSES",
-           "first_order_chains", "affine_chains", "mala_chains", "mala_proposal"]
+           "first_order_chains", "affine_chains", "mala_chains", "mala_proposal",
+           "divergence_summary"]
 
 NOISE_NONE = 0
 NOISE_ISOTROPIC = 1
@@ -52,6 +53,14 @@ CAUSES = {
     CAUSE_GRADIENT: "gradient not finite",
     CAUSE_RAISED: "a landscape function raised an exception",
 }
+
+
+def divergence_summary(divergence_step, divergence_cause, *, chain_offset=0, limit=5):
+    """``"chain c at step t (cause), ..."`` for the first ``limit`` chains that stopped, and " and k more"."""
+    failed = np.flatnonzero(np.asarray(divergence_step) >= 0)
+    shown = ", ".join(f"chain {chain_offset + c} at step {divergence_step[c]} "
+                      f"({CAUSES.get(int(divergence_cause[c]), '')})" for c in failed[:limit])
+    return shown + (f" and {failed.size - limit} more" if failed.size > limit else "")
 
 
 @nb.njit(cache=True)

@@ -25,7 +25,7 @@ from models.kernels import gradient
 from models.landscape import Landscape
 from models.validation import (as_finite_array, check_choice, check_nonnegative, check_positive,
                                check_positive_int)
-from sandbox.dynamics import CAUSE_RAISED, CAUSES, _step_cause
+from sandbox.dynamics import CAUSE_RAISED, _step_cause, divergence_summary
 from sandbox.simulate import DivergenceError
 from sandbox.streams import chain_states, seed_sequence, standard_normals
 
@@ -157,8 +157,7 @@ def exit_times(landscape, *, radius, n_chains, step_size, temperature, max_steps
                 region == "slab", monitored, steps, divergence_step, divergence_cause)
     failed = np.flatnonzero(divergence_step >= 0)
     if failed.size:
-        shown = ", ".join(f"chain {c} at step {divergence_step[c]} ({CAUSES[int(divergence_cause[c])]})"
-                          for c in failed[:5])
+        shown = divergence_summary(divergence_step, divergence_cause)
         raise DivergenceError(f"{failed.size} of {n_chains} chains stopped before leaving the region ({shown}): "
                               "the gradient or the state became non-finite, or a landscape function raised")
     times = np.where(steps > 0, steps * h, np.inf)

@@ -125,12 +125,9 @@ class Run:
         return [dynamics.CAUSES.get(int(c), "") for c in causes]
 
     def divergence_message(self):
-        idx = np.flatnonzero(self.diverged)
-        causes = self.divergence_causes
-        shown = ", ".join(f"chain {self.chain_offset + c} at step {self.divergence_step[c]} ({causes[c]})"
-                          for c in idx[:5])
-        more = f" and {idx.size - 5} more" if idx.size > 5 else ""
-        return (f"{idx.size} of {self.x.shape[0]} chains diverged ({shown}{more}) "
+        causes = np.zeros(self.x.shape[0], dtype=int) if self.divergence_cause is None else self.divergence_cause
+        shown = dynamics.divergence_summary(self.divergence_step, causes, chain_offset=self.chain_offset)
+        return (f"{self.n_diverged} of {self.x.shape[0]} chains diverged ({shown}) "
                 f"with method={self.method!r}, step_size={plain(self.step_size)}, "
                 f"temperature={plain(self.temperature)}")
 

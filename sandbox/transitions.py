@@ -48,7 +48,7 @@ from models.kernels import gradient, value_and_gradient
 from models.landscape import Landscape
 from models.validation import as_finite_array, check_choice, check_positive, check_positive_int
 from sandbox.core_sets import as_core_sets, core_arrays, core_index
-from sandbox.dynamics import CAUSE_RAISED, CAUSES, _loss_cause, _step_cause, mala_proposal
+from sandbox.dynamics import CAUSE_RAISED, _loss_cause, _step_cause, divergence_summary, mala_proposal
 from sandbox.passage import NoPassageError, censored_mean
 from sandbox.simulate import DivergenceError
 from sandbox.streams import chain_states, seed_sequence, standard_normals
@@ -171,8 +171,7 @@ def run_milestones(landscape, centers, radii2, x0, *, dynamics, temperature, ste
                       first_step, first_core, n_accepted, divergence_step, divergence_cause)
     failed = np.flatnonzero(divergence_step >= 0)
     if failed.size:
-        shown = ", ".join(f"chain {c} at step {divergence_step[c]} ({CAUSES[int(divergence_cause[c])]})"
-                          for c in failed[:5])
+        shown = divergence_summary(divergence_step, divergence_cause)
         raise DivergenceError(f"{failed.size} of {n} chains stopped {what} ({shown}): the gradient or the state "
                               "became non-finite, or a landscape function raised; lower step_size")
     taken = np.where(first_step >= 0, first_step, n_steps) if stop_at_first else np.full(n, n_steps)
